@@ -1,0 +1,123 @@
+/**
+ * Every error nessie-cluster throws or returns. The `code` string is the contract:
+ * match on it, not on the message, which may be improved between releases.
+ *
+ * Context travels in fields (node, offset, option...). A cookie never does, and
+ * neither do raw handshake bytes.
+ */
+
+/** Stable error codes, one per subclass (plus the finer handshake and dist codes). */
+export const ErrorCode = {
+  TERM_DECODE: 'ERR_TERM_DECODE',
+  TERM_ENCODE: 'ERR_TERM_ENCODE',
+  EPMD: 'ERR_EPMD',
+  HANDSHAKE: 'ERR_HANDSHAKE',
+  DIST_PROTOCOL: 'ERR_DIST_PROTOCOL',
+  CONNECTION_CLOSED: 'ERR_CONNECTION_CLOSED',
+  TIMEOUT: 'ERR_TIMEOUT',
+  INVALID_OPTION: 'ERR_INVALID_OPTION',
+  NOT_RUNNING: 'ERR_NOT_RUNNING',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Root of every error this library produces. */
+export class NessieError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Bytes that are not a valid External Term Format encoding. `offset` is where reading stopped. */
+export class DecodeError extends NessieError {
+  readonly offset: number;
+  readonly tag: number | undefined;
+  constructor(message: string, offset: number, tag?: number, options?: ErrorOptions) {
+    super(ErrorCode.TERM_DECODE, `${message} (at byte ${offset}${tag === undefined ? '' : `, tag ${tag}`})`, options);
+    this.offset = offset;
+    this.tag = tag;
+  }
+}
+
+/** A JavaScript value that has no Erlang term form (a function, NaN, a symbol...). */
+export class EncodeError extends NessieError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.TERM_ENCODE, message, options);
+  }
+}
+
+/** An EPMD request failed or EPMD answered something unexpected. */
+export class EpmdError extends NessieError {
+  readonly host: string | undefined;
+  readonly port: number | undefined;
+  constructor(message: string, context: { host?: string; port?: number } = {}, options?: ErrorOptions) {
+    super(ErrorCode.EPMD, message, options);
+    this.host = context.host;
+    this.port = context.port;
+  }
+}
+
+/** The distribution handshake with `peer` failed at `stage` (e.g. 'send_name', 'challenge_reply'). */
+export class HandshakeError extends NessieError {
+  readonly peer: string | undefined;
+  readonly stage: string;
+  constructor(message: string, stage: string, peer?: string, options?: ErrorOptions) {
+    super(ErrorCode.HANDSHAKE, message, options);
+    this.stage = stage;
+    this.peer = peer;
+  }
+}
+
+/** A connected peer sent something the distribution protocol does not allow. */
+export class DistProtocolError extends NessieError {
+  readonly peer: string | undefined;
+  constructor(message: string, peer?: string, options?: ErrorOptions) {
+    super(ErrorCode.DIST_PROTOCOL, message, options);
+    this.peer = peer;
+  }
+}
+
+/** The connection to `peer` closed before the operation could finish. */
+export class ConnectionClosedError extends NessieError {
+  readonly peer: string | undefined;
+  constructor(message: string, peer?: string, options?: ErrorOptions) {
+    super(ErrorCode.CONNECTION_CLOSED, message, options);
+    this.peer = peer;
+  }
+}
+
+/** An operation did not finish within `timeoutMs`. */
+export class TimeoutError extends NessieError {
+  readonly timeoutMs: number;
+  constructor(message: string, timeoutMs: number, options?: ErrorOptions) {
+    super(ErrorCode.TIMEOUT, message, options);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** An option was refused at start: `option` names it, `expected` says what would be accepted. */
+export class InvalidOptionError extends NessieError {
+  readonly option: string;
+  readonly expected: string;
+  constructor(option: string, expected: string, got: unknown) {
+    super(ErrorCode.INVALID_OPTION, `invalid option ${option}: expected ${expected}, got ${describe(got)}`);
+    this.option = option;
+    this.expected = expected;
+  }
+}
+
+/** The node, cluster or process the call was made on has been stopped. */
+export class NotRunningError extends NessieError {
+  constructor(message: string) {
+    super(ErrorCode.NOT_RUNNING, message);
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === null || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? 'an array' : 'an object';
+}

@@ -1,0 +1,470 @@
+/**
+ * binary_to_term: External Term Format bytes to JavaScript terms.
+ * Spec: https://www.erlang.org/doc/apps/erts/erl_ext_dist.html
+ *
+ * The decoder is iterative (an explicit stack of open containers), so no input,
+ * however deeply nested, can overflow the JavaScript call stack. It returns the
+ * offset where it stopped, so the distribution layer can decode a control message
+ * and its payload from one frame.
+ */
+import { inflateSync } from 'node:zlib';
+import { DecodeError } from '../errors.js';
+import { Reader } from './reader.js';
+import { Tag, VERSION_MAGIC } from './tags.js';
+import {
+  Atom,
+  BitBinary,
+  ExternalFun,
+  Float,
+  Fun,
+  ImproperList,
+  LocalTerm,
+  MAX_ATOM_CHARACTERS,
+  Pid,
+  Port,
+  Reference,
+  Tuple,
+  type Term,
+} from './types.js';
+
+/** Options of `decode`. */
+export interface DecodeOptions {
+  /**
+   * Largest uncompressed size accepted for a compressed term (tag 80), in bytes.
+   * Default 256 MiB. The size is checked before anything is inflated.
+   */
+  maxDecompressedSize?: number;
+}
+
+/** What the decoder needs beyond the bytes: the distribution layer's atom cache. */
+export interface DecodeContext {
+  /** Atoms of the current distribution header, indexed by ATOM_CACHE_REF. */
+  atomCache?: readonly Atom[];
+}
+
+/** Binaries shorter than this are copied out of the input; longer ones are views (BEAM's heap binary limit). */
+export const COPY_BINARIES_BELOW = 64;
+
+const DEFAULT_MAX_DECOMPRESSED = 256 * 1024 * 1024;
+const MAX_SAFE_BIG_BYTES = 6; // 48 bits: always a safe integer
+
+/**
+ * Decodes a whole `term_to_binary` encoding (starting with the version byte 131).
+ * Binaries of 64 bytes or more are views into `bytes`, as BEAM's sub-binaries are:
+ * copy them (`Buffer.from(b)`) if you keep them and reuse `bytes`.
+ * @throws DecodeError (code ERR_TERM_DECODE) for truncated, malformed or trailing bytes.
+ */
+export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Term {
+  const buf = toBuffer(bytes);
+  const r = new Reader(buf);
+  if (r.uint8() !== VERSION_MAGIC) r.fail('not an external term: version byte 131 missing', undefined, 0);
+  r.need(1);
+  const tag = buf[r.pos];
+  if (tag === Tag.COMPRESSED) return decodeCompressed(r, options);
+  if (tag === Tag.LOCAL_EXT) {
+    r.pos++;
+    return new LocalTerm(r.copy(r.end - r.pos));
+  }
+  const term = readTerm(r, EMPTY_CONTEXT);
+  if (r.pos !== r.end) r.fail(`${r.end - r.pos} trailing bytes after the term`);
+  return term;
+}
+
+/**
+ * Decodes one term without a version byte at `offset` (as in distribution messages
+ * that follow a distribution header) and returns it with the offset after it.
+ */
+export function decodeTerm(buf: Buffer, offset: number, context: DecodeContext = EMPTY_CONTEXT): { term: Term; offset: number } {
+  const r = new Reader(buf, offset);
+  const term = readTerm(r, context);
+  return { term, offset: r.pos };
+}
+
+const EMPTY_CONTEXT: DecodeContext = {};
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function decodeCompressed(r: Reader, options: DecodeOptions): Term {
+  const at = r.pos;
+  r.pos++; // the tag
+  const size = r.uint32();
+  const max = options.maxDecompressedSize ?? DEFAULT_MAX_DECOMPRESSED;
+  if (size > max) r.fail(`compressed term of ${size} bytes exceeds maxDecompressedSize ${max}`, Tag.COMPRESSED, at);
+  let inflated: Buffer;
+  try {
+    inflated = inflateSync(r.buf.subarray(r.pos, r.end), { maxOutputLength: Math.max(size, 1) });
+  } catch (cause) {
+    throw new DecodeError('invalid zlib data in compressed term', at, Tag.COMPRESSED, { cause });
+  }
+  if (inflated.length !== size) {
+    r.fail(`compressed term inflates to ${inflated.length} bytes, header says ${size}`, Tag.COMPRESSED, at);
+  }
+  const inner = new Reader(inflated);
+  const term = readTerm(inner, EMPTY_CONTEXT);
+  if (inner.pos !== inner.end) inner.fail(`${inner.end - inner.pos} trailing bytes inside compressed term`);
+  return term;
+}
+
+// Open containers waiting for their next element.
+const Open = { Tuple: 0, ListElements: 1, ListTail: 2, MapKey: 3, MapValue: 4, FunFreeVars: 5 } as const;
+type Open = (typeof Open)[keyof typeof Open];
+
+interface Frame {
+  open: Open;
+  /** Elements so far (tuple, list, fun free variables). */
+  items: Term[];
+  /** Elements (or map pairs) still to read. */
+  remaining: number;
+  map: Map<Term, Term> | undefined;
+  /** The map key whose value is being read. */
+  key: Term | undefined;
+  fun: FunHead | undefined;
+}
+
+function frame(open: Open, items: Term[], remaining: number, map?: Map<Term, Term>, fun?: FunHead): Frame {
+  return { open, items, remaining, map, key: undefined, fun };
+}
+
+type FunHead = Omit<Fun, 'freeVars'>;
+
+function readTerm(r: Reader, ctx: DecodeContext): Term {
+  const stack: Frame[] = [];
+  let value: Term;
+  for (;;) {
+    // Read one term; containers with elements open a frame and go round again.
+    const at = r.pos;
+    const tag = r.uint8();
+    switch (tag) {
+      case Tag.SMALL_INTEGER_EXT:
+        value = r.uint8();
+        break;
+      case Tag.INTEGER_EXT:
+        value = r.int32();
+        break;
+      case Tag.NEW_FLOAT_EXT: {
+        const f = r.float64();
+        if (!Number.isFinite(f)) r.fail('float is not finite', tag, at);
+        value = Number.isInteger(f) ? new Float(f) : f;
+        break;
+      }
+      case Tag.FLOAT_EXT: {
+        const text = r.view(31, tag).toString('latin1').replace(/\0+$/, '');
+        const f = Number.parseFloat(text);
+        if (!Number.isFinite(f)) r.fail('FLOAT_EXT is not a finite float', tag, at);
+        value = Number.isInteger(f) ? new Float(f) : f;
+        break;
+      }
+      case Tag.SMALL_ATOM_UTF8_EXT:
+      case Tag.ATOM_UTF8_EXT:
+      case Tag.SMALL_ATOM_EXT:
+      case Tag.ATOM_EXT:
+      case Tag.ATOM_CACHE_REF: {
+        r.pos = at;
+        const a = readAtom(r, ctx);
+        value = a.name === 'true' ? true : a.name === 'false' ? false : a;
+        break;
+      }
+      case Tag.SMALL_TUPLE_EXT:
+      case Tag.LARGE_TUPLE_EXT: {
+        const arity = tag === Tag.SMALL_TUPLE_EXT ? r.uint8() : r.uint32();
+        r.need(arity, tag); // every element takes at least one byte
+        const t = new Tuple();
+        if (arity > 0) {
+          stack.push(frame(Open.Tuple, t, arity));
+          continue;
+        }
+        value = t;
+        break;
+      }
+      case Tag.NIL_EXT:
+        value = [];
+        break;
+      case Tag.STRING_EXT: {
+        const len = r.uint16();
+        r.need(len, tag);
+        const chars = new Array<number>(len);
+        for (let i = 0; i < len; i++) chars[i] = r.buf[r.pos + i];
+        r.pos += len;
+        value = chars;
+        break;
+      }
+      case Tag.LIST_EXT: {
+        const len = r.uint32();
+        r.need(len + 1, tag); // elements and tail take at least a byte each
+        if (len === 0) {
+          // Not produced by OTP, but legal: [ | Tail] is just Tail.
+          stack.push(frame(Open.ListTail, [], 0));
+        } else {
+          stack.push(frame(Open.ListElements, [], len));
+        }
+        continue;
+      }
+      case Tag.BINARY_EXT: {
+        const len = r.uint32();
+        value = len < COPY_BINARIES_BELOW ? r.copy(len, tag) : r.view(len, tag);
+        break;
+      }
+      case Tag.BIT_BINARY_EXT: {
+        const len = r.uint32();
+        const bits = r.uint8();
+        if (bits < 1 || bits > 8 || len === 0) r.fail(`invalid bit count ${bits} for ${len} bytes`, tag, at);
+        const bytes = len < COPY_BINARIES_BELOW ? r.copy(len, tag) : r.view(len, tag);
+        value = new BitBinary(bytes, bits);
+        break;
+      }
+      case Tag.SMALL_BIG_EXT:
+      case Tag.LARGE_BIG_EXT: {
+        const n = tag === Tag.SMALL_BIG_EXT ? r.uint8() : r.uint32();
+        const sign = r.uint8();
+        if (sign > 1) r.fail(`invalid bignum sign ${sign}`, tag, at);
+        value = readBigDigits(r, n, sign === 1, tag);
+        break;
+      }
+      case Tag.MAP_EXT: {
+        const arity = r.uint32();
+        r.need(arity * 2, tag);
+        const m = new Map<Term, Term>();
+        if (arity > 0) {
+          stack.push(frame(Open.MapKey, [], arity, m));
+          continue;
+        }
+        value = m;
+        break;
+      }
+      case Tag.NEW_PID_EXT:
+      case Tag.PID_EXT:
+      case Tag.NEW_PORT_EXT:
+      case Tag.PORT_EXT:
+      case Tag.V4_PORT_EXT:
+      case Tag.NEWER_REFERENCE_EXT:
+      case Tag.NEW_REFERENCE_EXT:
+      case Tag.REFERENCE_EXT:
+        r.pos = at;
+        value = readIdentifier(r, ctx);
+        break;
+      case Tag.EXPORT_EXT: {
+        const module = readAtom(r, ctx);
+        const fn = readAtom(r, ctx);
+        const arityTag = r.uint8();
+        if (arityTag !== Tag.SMALL_INTEGER_EXT) r.fail('EXPORT_EXT arity is not a SMALL_INTEGER_EXT', tag, at);
+        value = new ExternalFun(module, fn, r.uint8());
+        break;
+      }
+      case Tag.NEW_FUN_EXT: {
+        const size = r.uint32();
+        r.need(size - 4, tag);
+        const arity = r.uint8();
+        const uniq = r.copy(16, tag);
+        const index = r.uint32();
+        const numFree = r.uint32();
+        r.need(numFree, tag);
+        const module = readAtom(r, ctx);
+        const oldIndex = readSmallOrInteger(r);
+        const oldUniq = readSmallOrInteger(r);
+        const pid = readIdentifier(r, ctx);
+        if (!(pid instanceof Pid)) r.fail('NEW_FUN_EXT creator is not a pid', tag, at);
+        const head: FunHead = { arity, uniq, index, module, oldIndex, oldUniq, pid };
+        if (numFree > 0) {
+          stack.push(frame(Open.FunFreeVars, [], numFree, undefined, head));
+          continue;
+        }
+        value = makeFun(head, []);
+        break;
+      }
+      case Tag.COMPRESSED:
+        r.fail('a compressed term can only be a whole encoding', tag, at);
+        break;
+      case Tag.LOCAL_EXT:
+        r.fail('a LOCAL_EXT term can only be a whole encoding', tag, at);
+        break;
+      default:
+        r.fail(`unknown tag ${tag}`, tag, at);
+    }
+
+    // Hand the value to the innermost open container; close containers that are full.
+    for (;;) {
+      const top = stack.length > 0 ? stack[stack.length - 1] : undefined;
+      if (top === undefined) return value;
+      if (top.open === Open.Tuple || top.open === Open.FunFreeVars) {
+        top.items.push(value);
+        if (--top.remaining > 0) break;
+        stack.pop();
+        value = top.fun === undefined ? (top.items as Tuple) : makeFun(top.fun, top.items);
+      } else if (top.open === Open.ListElements) {
+        top.items.push(value);
+        if (--top.remaining === 0) top.open = Open.ListTail;
+        break;
+      } else if (top.open === Open.ListTail) {
+        stack.pop();
+        value = withTail(top.items, value);
+      } else if (top.open === Open.MapKey) {
+        top.key = value;
+        top.open = Open.MapValue;
+        break;
+      } else {
+        const m = top.map as Map<Term, Term>;
+        const before = m.size;
+        m.set(top.key as Term, value);
+        if (m.size === before) r.fail('duplicate key in map');
+        if (--top.remaining > 0) {
+          top.open = Open.MapKey;
+          break;
+        }
+        stack.pop();
+        value = m;
+      }
+    }
+  }
+}
+
+function makeFun(h: FunHead, freeVars: Term[]): Fun {
+  return new Fun(h.arity, h.uniq, h.index, h.module, h.oldIndex, h.oldUniq, h.pid, freeVars);
+}
+
+/** Joins list elements and the tail that followed them in LIST_EXT. */
+function withTail(items: Term[], tail: Term): Term {
+  if (Array.isArray(tail) && !(tail instanceof Tuple)) {
+    // [] (NIL_EXT) makes a proper list; a list tail (legal, never sent by OTP) extends it.
+    for (let i = 0; i < tail.length; i++) items.push(tail[i]);
+    return items;
+  }
+  if (tail instanceof ImproperList) return new ImproperList(items.concat(tail.elements), tail.tail);
+  if (items.length === 0) return tail;
+  return new ImproperList(items, tail);
+}
+
+const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
+
+/** Reads an atom (any of the atom tags, or a cache reference) and interns it. */
+export function readAtom(r: Reader, ctx: DecodeContext): Atom {
+  const at = r.pos;
+  const tag = r.uint8();
+  let len: number;
+  let latin1 = false;
+  switch (tag) {
+    case Tag.SMALL_ATOM_UTF8_EXT:
+      len = r.uint8();
+      break;
+    case Tag.ATOM_UTF8_EXT:
+      len = r.uint16();
+      break;
+    case Tag.SMALL_ATOM_EXT:
+      len = r.uint8();
+      latin1 = true;
+      break;
+    case Tag.ATOM_EXT:
+      len = r.uint16();
+      latin1 = true;
+      break;
+    case Tag.ATOM_CACHE_REF: {
+      const index = r.uint8();
+      const cached = ctx.atomCache?.[index];
+      if (cached === undefined) r.fail(`atom cache reference ${index} is not in the distribution header`, tag, at);
+      return cached;
+    }
+    default:
+      return r.fail(`expected an atom, got tag ${tag}`, tag, at);
+  }
+  r.need(len, tag);
+  const start = r.pos;
+  const end = start + len;
+  const buf = r.buf;
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    if (buf[i] >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  let name: string;
+  if (ascii || latin1) {
+    if (len > MAX_ATOM_CHARACTERS) r.fail(`atom of ${len} characters exceeds ${MAX_ATOM_CHARACTERS}`, tag, at);
+    name = buf.toString('latin1', start, end);
+  } else {
+    try {
+      name = utf8Fatal.decode(buf.subarray(start, end));
+    } catch (cause) {
+      throw new DecodeError('atom is not valid UTF-8', at, tag, { cause });
+    }
+    // Count code points, not UTF-16 units: OTP's limit is 255 characters.
+    let chars = 0;
+    for (const _ of name) chars++;
+    if (chars > MAX_ATOM_CHARACTERS) r.fail(`atom of ${chars} characters exceeds ${MAX_ATOM_CHARACTERS}`, tag, at);
+  }
+  r.pos = end;
+  return Atom.intern(name);
+}
+
+/** Reads a pid, port or reference (any of their encodings). */
+function readIdentifier(r: Reader, ctx: DecodeContext): Pid | Port | Reference {
+  const at = r.pos;
+  const tag = r.uint8();
+  switch (tag) {
+    case Tag.NEW_PID_EXT:
+    case Tag.PID_EXT: {
+      const node = readAtom(r, ctx);
+      const id = r.uint32();
+      const serial = r.uint32();
+      const creation = tag === Tag.NEW_PID_EXT ? r.uint32() : r.uint8();
+      return new Pid(node, id, serial, creation);
+    }
+    case Tag.NEW_PORT_EXT:
+    case Tag.PORT_EXT:
+    case Tag.V4_PORT_EXT: {
+      const node = readAtom(r, ctx);
+      const id = tag === Tag.V4_PORT_EXT ? r.uint64() : BigInt(r.uint32());
+      const creation = tag === Tag.PORT_EXT ? r.uint8() : r.uint32();
+      return new Port(node, id, creation);
+    }
+    case Tag.NEWER_REFERENCE_EXT:
+    case Tag.NEW_REFERENCE_EXT: {
+      const len = r.uint16();
+      if (len < 1 || len > 5) r.fail(`reference with ${len} id words (1 to 5 allowed)`, tag, at);
+      const node = readAtom(r, ctx);
+      const creation = tag === Tag.NEWER_REFERENCE_EXT ? r.uint32() : r.uint8();
+      r.need(len * 4, tag);
+      const id = new Array<number>(len);
+      for (let i = 0; i < len; i++) id[i] = r.uint32();
+      return new Reference(node, creation, id);
+    }
+    case Tag.REFERENCE_EXT: {
+      const node = readAtom(r, ctx);
+      const id = r.uint32();
+      return new Reference(node, r.uint8(), [id]);
+    }
+    default:
+      return r.fail(`expected a pid, port or reference, got tag ${tag}`, tag, at);
+  }
+}
+
+function readSmallOrInteger(r: Reader): number {
+  const at = r.pos;
+  const tag = r.uint8();
+  if (tag === Tag.SMALL_INTEGER_EXT) return r.uint8();
+  if (tag === Tag.INTEGER_EXT) return r.int32();
+  return r.fail(`expected an integer, got tag ${tag}`, tag, at);
+}
+
+/** Little-endian magnitude of `n` bytes: a number when it is a safe integer, else a bigint. */
+function readBigDigits(r: Reader, n: number, negative: boolean, tag: number): number | bigint {
+  r.need(n, tag);
+  const buf = r.buf;
+  const start = r.pos;
+  r.pos += n;
+  if (n <= MAX_SAFE_BIG_BYTES) {
+    let v = 0;
+    for (let i = n - 1; i >= 0; i--) v = v * 256 + buf[start + i];
+    return negative && v !== 0 ? -v : v;
+  }
+  let hex = '';
+  for (let i = n - 1; i >= 0; i--) hex += HEX[buf[start + i]];
+  let big = BigInt('0x' + hex);
+  if (negative) big = -big;
+  return big >= MIN_SAFE && big <= MAX_SAFE ? Number(big) : big;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);

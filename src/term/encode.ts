@@ -1,0 +1,390 @@
+/**
+ * term_to_binary: JavaScript terms to External Term Format bytes.
+ * Spec: https://www.erlang.org/doc/apps/erts/erl_ext_dist.html
+ *
+ * Iterative like the decoder: a work stack of terms still to write, so a deeply
+ * nested value cannot overflow the call stack. Every container's size is known
+ * before its elements are written, except a fun's, whose byte size is patched in
+ * when its free variables are done.
+ */
+import { deflateSync } from 'node:zlib';
+import { EncodeError } from '../errors.js';
+import { Tag, VERSION_MAGIC } from './tags.js';
+import {
+  Atom,
+  BitBinary,
+  ExternalFun,
+  Float,
+  Fun,
+  ImproperList,
+  LocalTerm,
+  MAX_ATOM_CHARACTERS,
+  Pid,
+  Port,
+  Reference,
+  Tuple,
+  type Term,
+} from './types.js';
+import { Writer } from './writer.js';
+
+/** Options of `encode`. */
+export interface EncodeOptions {
+  /**
+   * Compress with zlib like `term_to_binary(T, [compressed])`: `true` for level 6,
+   * or a level 0-9. As on BEAM, the uncompressed form is returned when compression
+   * does not make it smaller.
+   */
+  compressed?: boolean | number;
+}
+
+const shared = new Writer(64 * 1024);
+const ATOM_TRUE = Atom.intern('true');
+const ATOM_FALSE = Atom.intern('false');
+/** Past this depth, containers are tracked to detect cycles (which would never end). */
+const CYCLE_CHECK_DEPTH = 1000;
+
+/**
+ * Encodes `term` like `term_to_binary/1`, version byte 131 included.
+ * @throws EncodeError (code ERR_TERM_ENCODE) for values with no Erlang form:
+ * `null`, `undefined`, functions, symbols, non-finite numbers, cyclic structures,
+ * atoms over 255 characters.
+ */
+export function encode(term: Term, options: EncodeOptions = {}): Buffer {
+  const w = shared.pos === 0 ? shared : new Writer(); // re-entrant: a getter could call encode
+  try {
+    w.uint8(VERSION_MAGIC);
+    if (term instanceof LocalTerm) {
+      w.uint8(Tag.LOCAL_EXT);
+      w.bytes(term.bytes);
+    } else {
+      writeTerm(w, term);
+    }
+    const plain = w.copyFrom(0);
+    return options.compressed === undefined || options.compressed === false ? plain : compress(plain, options.compressed);
+  } finally {
+    w.reset();
+    if (w.buf.length > 1024 * 1024) w.buf = Buffer.allocUnsafe(64 * 1024); // don't pin a huge buffer
+  }
+}
+
+function compress(plain: Buffer, level: true | number): Buffer {
+  const lvl = level === true ? 6 : level;
+  if (!Number.isInteger(lvl) || lvl < 0 || lvl > 9) throw new EncodeError(`compression level must be 0-9, got ${lvl}`);
+  const body = plain.subarray(1);
+  const packed = deflateSync(body, { level: lvl });
+  if (packed.length + 5 >= body.length) return plain;
+  const out = Buffer.allocUnsafe(6 + packed.length);
+  out[0] = VERSION_MAGIC;
+  out[1] = Tag.COMPRESSED;
+  out.writeUInt32BE(body.length, 2);
+  packed.copy(out, 6);
+  return out;
+}
+
+/** Stack entries that are not terms: "fill in the fun size" and "leave a deep container". */
+class PatchFunSize {
+  constructor(readonly at: number) {}
+}
+class Leave {
+  constructor(readonly container: object | undefined) {}
+}
+const LEAVE_SHALLOW = new Leave(undefined);
+/** The `[]` that ends a proper list: not a container, so it needs no depth bookkeeping. */
+const NIL_TAIL = Symbol('nil tail');
+
+/** Writes `term` (no version byte) at the writer's position. Used by the distribution layer too. */
+export function writeTerm(w: Writer, term: Term): void {
+  const stack: unknown[] = [term];
+  let depth = 0;
+  let deep: Set<object> | undefined;
+  while (stack.length > 0) {
+    const t = stack.pop();
+    if (t === NIL_TAIL) {
+      w.uint8(Tag.NIL_EXT);
+      continue;
+    }
+    if (t instanceof Leave) {
+      depth--;
+      if (t.container !== undefined) deep?.delete(t.container);
+      continue;
+    }
+    if (t instanceof PatchFunSize) {
+      w.patchUint32(t.at, w.pos - t.at);
+      continue;
+    }
+    switch (typeof t) {
+      case 'number':
+        writeNumber(w, t);
+        continue;
+      case 'string': {
+        w.uint8(Tag.BINARY_EXT);
+        const at = w.skip(4);
+        w.patchUint32(at, w.utf8(t));
+        continue;
+      }
+      case 'boolean':
+        writeAtom(w, t ? ATOM_TRUE : ATOM_FALSE);
+        continue;
+      case 'bigint':
+        writeBigInt(w, t);
+        continue;
+      case 'object':
+        break;
+      default:
+        throw new EncodeError(`${typeof t} has no Erlang term form`);
+    }
+    if (t === null) throw new EncodeError('null has no Erlang term form (use atom("nil") or atom("undefined"))');
+    if (t instanceof Atom) {
+      writeAtom(w, t);
+      continue;
+    }
+    if (t instanceof Uint8Array) {
+      w.uint8(Tag.BINARY_EXT);
+      w.uint32(t.length);
+      w.bytes(t);
+      continue;
+    }
+    if (t instanceof Float) {
+      writeFloat(w, t.value);
+      continue;
+    }
+    if (t instanceof Pid) {
+      w.uint8(Tag.NEW_PID_EXT);
+      writeAtom(w, t.node);
+      w.uint32(t.id);
+      w.uint32(t.serial);
+      w.uint32(t.creation);
+      continue;
+    }
+    if (t instanceof Reference) {
+      w.uint8(Tag.NEWER_REFERENCE_EXT);
+      w.uint16(t.id.length);
+      writeAtom(w, t.node);
+      w.uint32(t.creation);
+      for (const word of t.id) w.uint32(word);
+      continue;
+    }
+    if (t instanceof Port) {
+      // OTP 26+ needs V4_PORT_EXT only for ids beyond 32 bits; NEW_PORT_EXT keeps OTP 25 happy.
+      const wide = t.id > 0xffffffffn;
+      w.uint8(wide ? Tag.V4_PORT_EXT : Tag.NEW_PORT_EXT);
+      writeAtom(w, t.node);
+      if (wide) w.uint64(t.id);
+      else w.uint32(Number(t.id));
+      w.uint32(t.creation);
+      continue;
+    }
+    if (t instanceof BitBinary) {
+      writeBitBinary(w, t);
+      continue;
+    }
+    if (t instanceof ExternalFun) {
+      w.uint8(Tag.EXPORT_EXT);
+      writeAtom(w, t.module);
+      writeAtom(w, t.function);
+      w.uint8(Tag.SMALL_INTEGER_EXT);
+      w.uint8(t.arity);
+      continue;
+    }
+    if (t instanceof LocalTerm) throw new EncodeError('a LocalTerm can only be encoded whole, not inside another term');
+
+    // Containers: write the header, then push the elements in reverse so they pop in order.
+    if (++depth > CYCLE_CHECK_DEPTH) {
+      deep ??= new Set();
+      if (deep.has(t)) throw new EncodeError('cyclic structure has no Erlang term form');
+      deep.add(t);
+      stack.push(new Leave(t));
+    } else {
+      stack.push(LEAVE_SHALLOW);
+    }
+    if (t instanceof Tuple) {
+      const n = t.length;
+      if (n < 256) {
+        w.uint8(Tag.SMALL_TUPLE_EXT);
+        w.uint8(n);
+      } else {
+        w.uint8(Tag.LARGE_TUPLE_EXT);
+        w.uint32(n);
+      }
+      for (let i = n - 1; i >= 0; i--) stack.push(t[i]);
+    } else if (Array.isArray(t)) {
+      writeList(w, t, stack);
+    } else if (t instanceof Map) {
+      w.uint8(Tag.MAP_EXT);
+      w.uint32(t.size);
+      const pairs = [...t];
+      for (let i = pairs.length - 1; i >= 0; i--) stack.push(pairs[i][1], pairs[i][0]);
+    } else if (t instanceof ImproperList) {
+      if (t.elements.length === 0) {
+        stack.push(t.tail);
+        continue;
+      }
+      w.uint8(Tag.LIST_EXT);
+      w.uint32(t.elements.length);
+      stack.push(t.tail);
+      for (let i = t.elements.length - 1; i >= 0; i--) stack.push(t.elements[i]);
+    } else if (t instanceof Fun) {
+      writeFunHead(w, t, stack);
+    } else if (isPlainObject(t)) {
+      const keys = Object.keys(t);
+      w.uint8(Tag.MAP_EXT);
+      w.uint32(keys.length);
+      for (let i = keys.length - 1; i >= 0; i--) stack.push((t as Record<string, Term>)[keys[i]], Atom.intern(keys[i]));
+    } else {
+      throw new EncodeError(`${(t as object).constructor?.name ?? 'object'} has no Erlang term form`);
+    }
+  }
+}
+
+function isPlainObject(v: object): boolean {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+function writeList(w: Writer, list: Term[], stack: unknown[]): void {
+  const n = list.length;
+  if (n === 0) {
+    w.uint8(Tag.NIL_EXT);
+    return;
+  }
+  // Lists of bytes go as STRING_EXT, as BEAM sends them.
+  if (n <= 0xffff && isByteList(list)) {
+    w.uint8(Tag.STRING_EXT);
+    w.uint16(n);
+    w.ensure(n);
+    for (let i = 0; i < n; i++) w.buf[w.pos + i] = list[i] as number;
+    w.pos += n;
+    return;
+  }
+  w.uint8(Tag.LIST_EXT);
+  w.uint32(n);
+  stack.push(NIL_TAIL);
+  for (let i = n - 1; i >= 0; i--) stack.push(list[i]);
+}
+
+function isByteList(list: Term[]): boolean {
+  for (let i = 0; i < list.length; i++) {
+    const v = list[i];
+    if (typeof v !== 'number' || !(v >= 0 && v <= 255 && (v | 0) === v)) return false;
+  }
+  return true;
+}
+
+function writeFunHead(w: Writer, f: Fun, stack: unknown[]): void {
+  w.uint8(Tag.NEW_FUN_EXT);
+  const sizeAt = w.skip(4);
+  w.uint8(f.arity);
+  if (f.uniq.length !== 16) throw new EncodeError('fun uniq must be 16 bytes');
+  w.bytes(f.uniq);
+  w.uint32(f.index);
+  w.uint32(f.freeVars.length);
+  writeAtom(w, f.module);
+  writeNumber(w, f.oldIndex);
+  writeNumber(w, f.oldUniq);
+  stack.push(new PatchFunSize(sizeAt));
+  for (let i = f.freeVars.length - 1; i >= 0; i--) stack.push(f.freeVars[i]);
+  stack.push(f.pid);
+}
+
+/** Writes an atom as SMALL_ATOM_UTF8_EXT or ATOM_UTF8_EXT, the forms OTP 26+ use. */
+export function writeAtom(w: Writer, a: Atom): void {
+  let bytes = encodedAtoms.get(a);
+  if (bytes === undefined) {
+    bytes = Buffer.from(a.name, 'utf8');
+    let chars = 0;
+    for (const _ of a.name) chars++;
+    if (chars > MAX_ATOM_CHARACTERS) throw new EncodeError(`atom of ${chars} characters exceeds ${MAX_ATOM_CHARACTERS}`);
+    encodedAtoms.set(a, bytes);
+  }
+  if (bytes.length < 256) {
+    w.ensure(2 + bytes.length);
+    w.buf[w.pos++] = Tag.SMALL_ATOM_UTF8_EXT;
+    w.buf[w.pos++] = bytes.length;
+  } else {
+    w.uint8(Tag.ATOM_UTF8_EXT);
+    w.uint16(bytes.length);
+  }
+  w.bytes(bytes);
+}
+// Keyed weakly, so a cached encoding dies with its atom.
+const encodedAtoms = new WeakMap<Atom, Buffer>();
+
+function writeNumber(w: Writer, n: number): void {
+  if (!Number.isInteger(n)) {
+    writeFloat(w, n);
+  } else if (n >= 0 && n <= 255) {
+    w.ensure(2);
+    w.buf[w.pos++] = Tag.SMALL_INTEGER_EXT;
+    w.buf[w.pos++] = n;
+  } else if (n >= -0x80000000 && n <= 0x7fffffff) {
+    w.uint8(Tag.INTEGER_EXT);
+    w.int32(n);
+  } else if (Number.isSafeInteger(n)) {
+    // At most 7 bytes of magnitude: arithmetic is exact below 2^53.
+    let m = Math.abs(n);
+    w.uint8(Tag.SMALL_BIG_EXT);
+    const lenAt = w.skip(1);
+    w.uint8(n < 0 ? 1 : 0);
+    let len = 0;
+    while (m > 0) {
+      w.uint8(m % 256);
+      m = Math.floor(m / 256);
+      len++;
+    }
+    w.buf[lenAt] = len;
+  } else {
+    // An integral double beyond 2^53 (1e300): exact as a bigint.
+    writeBigInt(w, BigInt(n));
+  }
+}
+
+function writeFloat(w: Writer, f: number): void {
+  if (!Number.isFinite(f)) throw new EncodeError(`${f} has no Erlang term form (floats are finite)`);
+  w.uint8(Tag.NEW_FLOAT_EXT);
+  w.float64(f);
+}
+
+function writeBigInt(w: Writer, n: bigint): void {
+  if (n >= -0x80000000n && n <= 0x7fffffffn) {
+    writeNumber(w, Number(n));
+    return;
+  }
+  const negative = n < 0n;
+  let hex = (negative ? -n : n).toString(16);
+  if (hex.length % 2 === 1) hex = '0' + hex;
+  const len = hex.length / 2;
+  if (len < 256) {
+    w.uint8(Tag.SMALL_BIG_EXT);
+    w.uint8(len);
+  } else {
+    w.uint8(Tag.LARGE_BIG_EXT);
+    w.uint32(len);
+  }
+  w.uint8(negative ? 1 : 0);
+  w.ensure(len);
+  // Little-endian: the last hex pair is the least significant byte.
+  for (let i = 0; i < len; i++) {
+    const j = hex.length - 2 * (i + 1);
+    w.buf[w.pos + i] = Number.parseInt(hex.slice(j, j + 2), 16);
+  }
+  w.pos += len;
+}
+
+function writeBitBinary(w: Writer, b: BitBinary): void {
+  if (!Number.isInteger(b.bits) || b.bits < 1 || b.bits > 8) throw new EncodeError(`BitBinary bits must be 1-8, got ${b.bits}`);
+  // Whole bytes are a plain binary on BEAM, so encode them as one.
+  if (b.bits === 8 || b.bytes.length === 0) {
+    w.uint8(Tag.BINARY_EXT);
+    w.uint32(b.bytes.length);
+    w.bytes(b.bytes);
+    return;
+  }
+  w.uint8(Tag.BIT_BINARY_EXT);
+  w.uint32(b.bytes.length);
+  w.uint8(b.bits);
+  w.ensure(b.bytes.length);
+  w.buf.set(b.bytes, w.pos);
+  // BEAM keeps the unused low bits of the last byte zero; so must we for =:= to hold.
+  w.buf[w.pos + b.bytes.length - 1] &= (0xff << (8 - b.bits)) & 0xff;
+  w.pos += b.bytes.length;
+}
