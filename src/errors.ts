@@ -17,6 +17,8 @@ export const ErrorCode = {
   TIMEOUT: 'ERR_TIMEOUT',
   INVALID_OPTION: 'ERR_INVALID_OPTION',
   NOT_RUNNING: 'ERR_NOT_RUNNING',
+  CALL: 'ERR_CALL',
+  RPC: 'ERR_RPC',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -105,6 +107,19 @@ export class InvalidOptionError extends NessieError {
     super(ErrorCode.INVALID_OPTION, `invalid option ${option}: expected ${expected}, got ${describe(got)}`);
     this.option = option;
     this.expected = expected;
+  }
+}
+
+/**
+ * A call (gen_server:call protocol) failed on the other side: the callee exited,
+ * did not exist, or its node went down. `reason` is the Erlang exit reason as a
+ * term (`noproc`, `noconnection`, `{badarg, ...}`), so nothing is lost.
+ */
+export class CallError extends NessieError {
+  readonly reason: unknown;
+  constructor(message: string, reason: unknown) {
+    super(ErrorCode.CALL, message);
+    this.reason = reason;
   }
 }
 

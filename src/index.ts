@@ -16,7 +16,9 @@ export {
   TimeoutError,
   InvalidOptionError,
   NotRunningError,
+  CallError,
 } from './errors.js';
+export { silentLogger, consoleLogger } from './logger.js';
 
 // Terms: the External Term Format codec and the JavaScript forms of Erlang terms
 export { encode } from './term/encode.js';
@@ -39,6 +41,27 @@ export {
   LocalTerm,
 } from './term/types.js';
 
+// Node: a distributed Erlang node, its processes and messages
+export { Node } from './node/node.js';
+export { Process } from './node/process.js';
+
+// EPMD: the embedded port mapper, usable on its own
+export { EpmdServer } from './epmd/server.js';
+
+// Cluster: the nessie_cluster API (DNS discovery)
+export { DnsCluster, DnsQuery, startSpec, discoverNodes, hasRan, stop, defaultLogger } from './cluster/dns-cluster.js';
+export { DnsClusterHandle } from './cluster/handle.js';
+export { defaultResolver } from './cluster/resolver.js';
+
 export type { Term } from './term/types.js';
+export type { Logger } from './logger.js';
+export type { NodeOptions } from './node/options.js';
+export type { NodeEvents } from './node/node.js';
+export type { ConnectResult } from './node/connections.js';
+export type { Destination } from './node/process.js';
+export type { Matcher } from './node/mailbox.js';
+export type { DnsClusterOptions, ClusterLogger, LoggerLevel } from './cluster/dns-cluster.js';
+export type { DiscoveryResult, DiscoveryEvent, NodeConnectError, ClusterNode } from './cluster/handle.js';
+export type { Resolver, ConnectError, ConnectNodeResult, DefaultResolverOptions, ResolverNode } from './cluster/resolver.js';
 export type { EncodeOptions } from './term/encode.js';
 export type { DecodeOptions } from './term/decode.js';

@@ -1,0 +1,120 @@
+/**
+ * The seed's `Resolver`: the engine that does DNS lookups and node connections for a
+ * DnsCluster. Tests inject their own; `defaultResolver` is what production uses.
+ */
+import { Resolver as DnsResolver } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type { NessieError } from '../errors.js';
+import { basenameOf } from '../node/node-name.js';
+
+/** Why a connect failed, as gleam_erlang's `node.ConnectError`. */
+export type ConnectError =
+  | { type: 'FailedToConnect'; reason?: NessieError | string }
+  | { type: 'LocalNodeIsNotAlive' };
+
+/** The seed's `Result(Node, ConnectError)`. */
+export type ConnectNodeResult = { ok: true; node: string } | { ok: false; error: ConnectError };
+
+export interface Resolver {
+  /** Everything before the `@` of a node name; undefined when there is none. */
+  basename(node: string): string | undefined;
+  /** Connects to a node by name. */
+  connectNode(node: string): Promise<ConnectNodeResult>;
+  /** The visible connected nodes. */
+  listNodes(): string[] | Promise<string[]>;
+  /** A DNS lookup: the IP addresses (as strings) the query names. Rejects when the lookup itself failed. */
+  lookup(query: string): Promise<string[]>;
+  /** Drops a connection (used by `withPrune` and `withDisconnectOnStop`). Optional. */
+  disconnectNode?(node: string): Promise<unknown>;
+}
+
+/** The part of a Node the default resolver uses. */
+export interface ResolverNode {
+  tryConnect(name: string): Promise<{ ok: true } | { ok: false; error: NessieError }>;
+  nodes(): string[];
+  disconnect(name: string): Promise<boolean>;
+}
+
+export interface DefaultResolverOptions {
+  /** DNS servers to ask (`'127.0.0.1:5354'`, `'[::1]:53'`). Default: the system's. */
+  servers?: string[];
+  /** Domains tried after a name that has no answer of its own and no dot at its end. Default: `search` of /etc/resolv.conf. */
+  searchDomains?: string[];
+  /** Per-query timeout in ms. Default 5000. */
+  timeoutMs?: number;
+}
+
+/**
+ * The resolver the seed documents: looks up A and AAAA records (and SRV records, for
+ * queries that start with `_`, resolving their targets to addresses) and connects
+ * through `node`. Honours search domains like the system resolver does, so
+ * Kubernetes short names (`my-app-headless`) work.
+ */
+export function defaultResolver(node: ResolverNode, options: DefaultResolverOptions = {}): Resolver {
+  const dns = new DnsResolver({ timeout: options.timeoutMs ?? 5000, tries: 2 });
+  if (options.servers !== undefined) dns.setServers(options.servers);
+  const search = options.searchDomains ?? systemSearchDomains();
+  return {
+    basename: basenameOf,
+    async connectNode(name) {
+      const result = await node.tryConnect(name);
+      return result.ok ? { ok: true, node: name } : { ok: false, error: { type: 'FailedToConnect', reason: result.error } };
+    },
+    listNodes: () => node.nodes(),
+    lookup: (query) => lookupWithSearch(dns, query, search),
+    disconnectNode: (name) => node.disconnect(name),
+  };
+}
+
+async function lookupWithSearch(dns: DnsResolver, query: string, search: string[]): Promise<string[]> {
+  if (isIP(query) !== 0) return [query];
+  const first = await lookupName(dns, query);
+  if (first.length > 0 || query.endsWith('.') || search.length === 0) return first;
+  for (const domain of search) {
+    const found = await lookupName(dns, `${query}.${domain}`);
+    if (found.length > 0) return found;
+  }
+  return [];
+}
+
+/** A and AAAA (or SRV then A and AAAA of each target). "No such name" is an empty answer; other failures reject. */
+async function lookupName(dns: DnsResolver, name: string): Promise<string[]> {
+  if (name.startsWith('_')) {
+    const targets = await orEmpty(dns.resolveSrv(name));
+    const each = await Promise.all(targets.map((t) => addresses(dns, t.name)));
+    return unique(each.flat());
+  }
+  return addresses(dns, name);
+}
+
+async function addresses(dns: DnsResolver, name: string): Promise<string[]> {
+  const [v4, v6] = await Promise.allSettled([orEmpty(dns.resolve4(name)), orEmpty(dns.resolve6(name))]);
+  if (v4.status === 'rejected' && v6.status === 'rejected') throw v4.reason;
+  return unique([...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])]);
+}
+
+const NO_ANSWER = new Set(['ENODATA', 'ENOTFOUND', 'NXDOMAIN']);
+
+async function orEmpty<T>(p: Promise<T[]>): Promise<T[]> {
+  try {
+    return await p;
+  } catch (err) {
+    if (NO_ANSWER.has((err as NodeJS.ErrnoException).code ?? '')) return [];
+    throw err;
+  }
+}
+
+function unique(xs: string[]): string[] {
+  return [...new Set(xs)];
+}
+
+function systemSearchDomains(): string[] {
+  try {
+    const conf = readFileSync('/etc/resolv.conf', 'utf8');
+    const line = conf.split('\n').reverse().find((l) => /^\s*(search|domain)\s/.test(l));
+    return line === undefined ? [] : line.trim().split(/\s+/).slice(1);
+  } catch {
+    return [];
+  }
+}

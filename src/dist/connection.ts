@@ -1,0 +1,273 @@
+/**
+ * One live connection to another node, after the handshake: 4-byte framed packets,
+ * ticks both ways, the distribution header on receive, fragments both ways, and a
+ * coalescing send queue with a busy limit.
+ *
+ * It knows nothing of processes: each control message goes to the `ConnectionHandler`
+ * that the node implements (interfaces are declared where they are used).
+ */
+import type { Socket } from 'node:net';
+import { ConnectionClosedError, DistProtocolError, NessieError } from '../errors.js';
+import { decodeTerm } from '../term/decode.js';
+import { writeTerm } from '../term/encode.js';
+import { Tag, VERSION_MAGIC } from '../term/tags.js';
+import { Tuple, type Atom, type Term } from '../term/types.js';
+import { Writer } from '../term/writer.js';
+import { AtomCache, EMPTY_DIST_HEADER, fragmentHeader, readFragmentIds } from './dist-header.js';
+import { DFLAG_FRAGMENTS } from './flags.js';
+import { FragmentAssembler } from './fragments.js';
+import { PacketFramer, TICK } from './framing.js';
+import type { Logger } from '../logger.js';
+
+/** What the node does with what arrives on a connection. */
+export interface ConnectionHandler {
+  onControl(conn: DistConnection, control: Tuple, payload: Term | undefined): void;
+  onClose(conn: DistConnection, reason: NessieError | undefined): void;
+}
+
+export interface ConnectionOptions {
+  localName: string;
+  peerName: string;
+  peerFlags: bigint;
+  peerCreation: number;
+  /** net_ticktime in ms: a tick is sent after a quarter of it without output; a peer silent for all of it is dropped. */
+  ticktimeMs: number;
+  /** Largest message accepted, whole or reassembled from fragments. */
+  maxMessageSize: number;
+  /** Bytes queued for the socket above which `send` reports busy (OTP's dist_buf_busy_limit, 1 MiB by default). */
+  busyLimit: number;
+  /** Messages larger than this are sent in fragments, when the peer accepts them. */
+  fragmentSize: number;
+  handler: ConnectionHandler;
+  logger: Logger;
+}
+
+/** PASS_THROUGH: a message with no distribution header, each term carrying its own version byte. */
+const PASS_THROUGH = 112;
+const MAX_OPEN_SEQUENCES = 64;
+
+export class DistConnection {
+  readonly peerName: string;
+  readonly peerFlags: bigint;
+  readonly peerCreation: number;
+  private readonly framer: PacketFramer;
+  private readonly atomCache = new AtomCache();
+  private readonly fragments: FragmentAssembler;
+  private readonly out = new Writer(16 * 1024);
+  private flushScheduled = false;
+  private wroteSinceTick = false;
+  private lastReceived = Date.now();
+  private readonly ticker: NodeJS.Timeout;
+  private nextSequenceId = 1n;
+  private closedWith: NessieError | undefined | null = null;
+  private readonly drainWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly options: ConnectionOptions,
+  ) {
+    this.peerName = options.peerName;
+    this.peerFlags = options.peerFlags;
+    this.peerCreation = options.peerCreation;
+    this.fragments = new FragmentAssembler({ maxMessageSize: options.maxMessageSize, maxOpenSequences: MAX_OPEN_SEQUENCES }, options.peerName);
+    this.framer = new PacketFramer({
+      maxFrameSize: options.maxMessageSize + 64,
+      onFrame: (frame) => this.onFrame(frame),
+      onTick: () => undefined,
+    });
+    socket.setNoDelay(true);
+    // The handshake paused the socket; from here on its bytes are ours.
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.close(new ConnectionClosedError(`socket error: ${err.message}`, this.peerName, { cause: err })));
+    socket.on('close', () => this.close(new ConnectionClosedError('connection closed by peer', this.peerName)));
+    socket.on('drain', () => this.onDrain());
+    socket.resume();
+    const quarter = Math.max(1, Math.floor(options.ticktimeMs / 4));
+    this.ticker = setInterval(() => this.onTickTimer(), quarter);
+    this.ticker.unref();
+  }
+
+  /** Feeds bytes that arrived with the end of the handshake. */
+  start(leftover: Buffer): void {
+    if (leftover.length > 0) this.onData(leftover);
+  }
+
+  get closed(): boolean {
+    return this.closedWith !== null;
+  }
+
+  /** Bytes waiting to be written: our batch plus what the socket holds. */
+  get queuedBytes(): number {
+    return this.out.pos + this.socket.writableLength;
+  }
+
+  /** `true` when the queue is over the busy limit; `send` still queues, but callers should wait for `drain()`. */
+  get busy(): boolean {
+    return this.queuedBytes >= this.options.busyLimit;
+  }
+
+  /**
+   * Queues a control message and its payload. Writes are batched until the next
+   * turn of the event loop. Returns `false` when the connection is now over its
+   * busy limit (the message is queued anyway: nothing is dropped) or closed.
+   */
+  send(control: Tuple, payload?: Term): boolean {
+    if (this.closedWith !== null) return false;
+    const w = this.out;
+    const start = w.pos;
+    const lenAt = w.skip(4);
+    w.bytes(EMPTY_DIST_HEADER);
+    const bodyAt = w.pos;
+    writeTerm(w, control);
+    if (payload !== undefined) writeTerm(w, payload);
+    const size = w.pos - lenAt - 4;
+    if (size > this.options.fragmentSize && (this.peerFlags & DFLAG_FRAGMENTS) !== 0n) {
+      const body = w.copyFrom(bodyAt);
+      w.pos = start;
+      this.writeFragments(body);
+    } else {
+      w.patchUint32(lenAt, size);
+    }
+    this.scheduleFlush();
+    return !this.busy;
+  }
+
+  /** Resolves once the queue is below the busy limit (at once if it is), or the connection closed. */
+  drain(): Promise<void> {
+    if (!this.busy || this.closedWith !== null) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Closes the connection; `reason` undefined means a deliberate, clean close. Idempotent. */
+  close(reason?: NessieError): void {
+    if (this.closedWith !== null) return;
+    this.closedWith = reason;
+    clearInterval(this.ticker);
+    this.flush();
+    this.socket.end();
+    this.socket.destroySoon?.();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
+    this.options.handler.onClose(this, reason);
+  }
+
+  // The control message and a first part of the payload go in the start fragment;
+  // the rest follows in continuation fragments, counting down to 1.
+  private writeFragments(body: Buffer): void {
+    const size = this.options.fragmentSize;
+    const count = BigInt(Math.ceil(body.length / size));
+    const sequenceId = this.nextSequenceId++;
+    const w = this.out;
+    for (let i = 0n, at = 0; i < count; i++, at += size) {
+      const chunk = body.subarray(at, at + size);
+      const header = fragmentHeader(i === 0n, sequenceId, count - i);
+      w.uint32(header.length + chunk.length);
+      w.bytes(header);
+      w.bytes(chunk);
+      // Hand big messages to the socket as we go, so the batch never holds all of them twice.
+      if (w.pos > 1024 * 1024) this.flush();
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.out.pos === 0 || this.socket.destroyed) return;
+    this.socket.write(this.out.copyFrom(0));
+    this.out.reset();
+    if (this.out.buf.length > 4 * 1024 * 1024) this.out.buf = Buffer.allocUnsafe(16 * 1024);
+    this.wroteSinceTick = true;
+  }
+
+  private onDrain(): void {
+    if (this.busy) return;
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
+  }
+
+  private onTickTimer(): void {
+    if (Date.now() - this.lastReceived > this.options.ticktimeMs) {
+      this.close(new ConnectionClosedError('net_tick_timeout: peer silent for a whole ticktime', this.peerName));
+      return;
+    }
+    if (!this.wroteSinceTick && this.out.pos === 0) this.socket.write(TICK);
+    this.wroteSinceTick = false;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closedWith !== null) return;
+    this.lastReceived = Date.now();
+    try {
+      this.framer.push(chunk);
+    } catch (err) {
+      const reason = err instanceof NessieError ? err : new DistProtocolError(`bad message: ${(err as Error).message}`, this.peerName, { cause: err });
+      this.options.logger.warn(`dropping connection to ${this.peerName}: ${reason.message}`);
+      this.close(reason);
+    }
+  }
+
+  private onFrame(frame: Buffer): void {
+    if (this.closedWith !== null) return;
+    if (frame[0] === PASS_THROUGH) {
+      this.deliver(frame, 1, [], true);
+      return;
+    }
+    if (frame.length < 2 || frame[0] !== VERSION_MAGIC) throw this.protocolError(`unexpected first byte ${frame[0]}`);
+    switch (frame[1]) {
+      case Tag.DIST_HEADER: {
+        const { refs, offset } = this.atomCache.readRefs(frame, 2, this.peerName);
+        this.deliver(frame, offset, refs, false);
+        return;
+      }
+      case Tag.DIST_FRAG_HEADER: {
+        const ids = readFragmentIds(frame, 2, this.peerName);
+        const { refs, offset } = this.atomCache.readRefs(frame, ids.offset, this.peerName);
+        const whole = this.fragments.start(ids.sequenceId, ids.fragmentId, refs, frame.subarray(offset));
+        if (whole !== undefined) this.deliver(whole.bytes, 0, whole.refs, false);
+        return;
+      }
+      case Tag.DIST_FRAG_CONT: {
+        const ids = readFragmentIds(frame, 2, this.peerName);
+        const whole = this.fragments.continue(ids.sequenceId, ids.fragmentId, frame.subarray(ids.offset));
+        if (whole !== undefined) this.deliver(whole.bytes, 0, whole.refs, false);
+        return;
+      }
+      default:
+        throw this.protocolError(`unknown distribution header tag ${frame[1]}`);
+    }
+  }
+
+  /** Decodes the control message and its payload from `buf` at `offset` and hands them on. */
+  private deliver(buf: Buffer, offset: number, atomCache: Atom[], versioned: boolean): void {
+    const ctx = { atomCache };
+    const skipVersion = (at: number) => {
+      if (!versioned) return at;
+      if (buf[at] !== VERSION_MAGIC) throw this.protocolError('pass-through term without version byte');
+      return at + 1;
+    };
+    const first = decodeTerm(buf, skipVersion(offset), ctx);
+    const control = first.term;
+    if (!(control instanceof Tuple) || control.length === 0 || typeof control[0] !== 'number') {
+      throw this.protocolError('control message is not a tuple with an operation code');
+    }
+    let payload: Term | undefined;
+    let end = first.offset;
+    if (end < buf.length) {
+      const second = decodeTerm(buf, skipVersion(end), ctx);
+      payload = second.term;
+      end = second.offset;
+    }
+    if (end !== buf.length) throw this.protocolError(`${buf.length - end} trailing bytes after the message`);
+    this.options.handler.onControl(this, control, payload);
+  }
+
+  private protocolError(message: string): DistProtocolError {
+    return new DistProtocolError(message, this.peerName);
+  }
+}
+
+

@@ -1,0 +1,93 @@
+/**
+ * The distribution header that precedes each message once DFLAG_DIST_HDR_ATOM_CACHE
+ * is agreed: atom cache updates and references, and the fragment header variants.
+ * Spec: erts/doc/guides/erl_ext_dist.md, "Distribution Header".
+ *
+ * We read full headers (a BEAM peer fills our cache as it likes) but write the
+ * shortest valid one, with no cache references: encoding atoms in full costs a few
+ * bytes and saves us keeping the peer's view of a cache in step.
+ */
+import { DistProtocolError } from '../errors.js';
+import { Atom, MAX_ATOM_CHARACTERS } from '../term/types.js';
+import { Tag, VERSION_MAGIC } from '../term/tags.js';
+
+/** 131, 68, 0: a normal distribution header with no atom cache references. */
+export const EMPTY_DIST_HEADER = Buffer.from([VERSION_MAGIC, Tag.DIST_HEADER, 0]);
+
+const SEGMENT_SIZE = 256;
+const SEGMENTS = 8;
+
+/** The receiving side's atom cache of one connection: 8 segments of 256 atoms. */
+export class AtomCache {
+  private readonly entries = new Array<Atom | undefined>(SEGMENTS * SEGMENT_SIZE);
+
+  /**
+   * Reads the atom cache part of a header at `offset` (the NumberOfAtomCacheRefs
+   * byte), applies its new entries, and returns the atoms its references name, in
+   * order, with the offset after it.
+   *
+   * | 1 | N/2+1 (when N > 0) | ... |
+   * | NumberOfAtomCacheRefs | Flags (a half byte per ref, then LongAtoms) | AtomCacheRefs |
+   */
+  readRefs(buf: Buffer, offset: number, peer: string): { refs: Atom[]; offset: number } {
+    let pos = offset;
+    const need = (n: number) => {
+      if (buf.length - pos < n) throw new DistProtocolError(`distribution header truncated at byte ${pos}`, peer);
+    };
+    need(1);
+    const count = buf[pos++];
+    if (count === 0) return { refs: [], offset: pos };
+    const flagBytes = (count >> 1) + 1;
+    need(flagBytes);
+    const flagsAt = pos;
+    pos += flagBytes;
+    const halfByte = (i: number) => (buf[flagsAt + (i >> 1)] >> ((i & 1) * 4)) & 0x0f;
+    const longAtoms = (halfByte(count) & 0x01) === 1;
+    const refs = new Array<Atom>(count);
+    for (let i = 0; i < count; i++) {
+      const flag = halfByte(i);
+      const segment = flag & 0x07;
+      need(1);
+      const index = segment * SEGMENT_SIZE + buf[pos++];
+      if ((flag & 0x08) !== 0) {
+        need(longAtoms ? 2 : 1);
+        const len = longAtoms ? buf.readUInt16BE(pos) : buf[pos];
+        pos += longAtoms ? 2 : 1;
+        need(len);
+        // DFLAG_UTF8_ATOMS is mandatory for us, so cache texts are UTF-8.
+        const name = buf.toString('utf8', pos, pos + len);
+        pos += len;
+        if ([...name].length > MAX_ATOM_CHARACTERS) throw new DistProtocolError('atom in distribution header is too long', peer);
+        const a = Atom.intern(name);
+        this.entries[index] = a;
+        refs[i] = a;
+      } else {
+        const a = this.entries[index];
+        if (a === undefined) throw new DistProtocolError(`atom cache reference to empty entry ${index}`, peer);
+        refs[i] = a;
+      }
+    }
+    return { refs, offset: pos };
+  }
+}
+
+/**
+ * | 1   | 1  | 8          | 8          |
+ * | 131 | 69 | SequenceId | FragmentId |  (then atom cache refs, as in a normal header)
+ * | 131 | 70 | SequenceId | FragmentId |  (then the next bytes of the message)
+ */
+export function readFragmentIds(buf: Buffer, offset: number, peer: string): { sequenceId: bigint; fragmentId: bigint; offset: number } {
+  if (buf.length - offset < 16) throw new DistProtocolError('fragment header truncated', peer);
+  return { sequenceId: buf.readBigUInt64BE(offset), fragmentId: buf.readBigUInt64BE(offset + 8), offset: offset + 16 };
+}
+
+/** Writes a fragment header (start: 69 plus an empty atom cache part; continuation: 70). */
+export function fragmentHeader(start: boolean, sequenceId: bigint, fragmentId: bigint): Buffer {
+  const out = Buffer.allocUnsafe(start ? 19 : 18);
+  out[0] = VERSION_MAGIC;
+  out[1] = start ? Tag.DIST_FRAG_HEADER : Tag.DIST_FRAG_CONT;
+  out.writeBigUInt64BE(sequenceId, 2);
+  out.writeBigUInt64BE(fragmentId, 10);
+  if (start) out[18] = 0; // NumberOfAtomCacheRefs
+  return out;
+}

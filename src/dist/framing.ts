@@ -1,0 +1,120 @@
+/**
+ * The only file that knows length prefixes: 2 bytes during the handshake, 4 bytes
+ * once connected (where an empty packet is a tick). Framers are fed socket chunks
+ * as they come and emit whole frames, without copying a frame that lies inside one
+ * chunk. A length over the limit is refused before anything is buffered for it.
+ * Spec: erts/doc/guides/erl_dist_protocol.md ("Distribution Handshake", "Protocol between connected nodes").
+ */
+import { DistProtocolError } from '../errors.js';
+
+export interface FramerOptions {
+  /** Largest packet accepted, in bytes. */
+  maxFrameSize: number;
+  onFrame: (frame: Buffer) => void;
+  /** A zero-length packet: the tick. */
+  onTick?: () => void;
+}
+
+/**
+ * Handshake messages, pulled one at a time: the handshake must stop reading at its
+ * last message, because the first connected packet (4-byte framed) may arrive in the
+ * same chunk and belongs to the connection.
+ */
+export class HandshakeReader {
+  private buf: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly maxFrameSize: number) {}
+
+  append(chunk: Buffer): void {
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+  }
+
+  /** The next whole message, or undefined until one has arrived. Throws DistProtocolError for an oversized length. */
+  shift(): Buffer | undefined {
+    if (this.buf.length < 2) return undefined;
+    const len = this.buf.readUInt16BE(0);
+    if (len > this.maxFrameSize) throw new DistProtocolError(`handshake message of ${len} bytes exceeds ${this.maxFrameSize}`);
+    if (this.buf.length < 2 + len) return undefined;
+    const frame = Buffer.from(this.buf.subarray(2, 2 + len));
+    this.buf = this.buf.subarray(2 + len);
+    return frame;
+  }
+
+  /** The bytes after the last message taken. */
+  rest(): Buffer {
+    const rest = this.buf;
+    this.buf = Buffer.alloc(0) as Buffer;
+    return rest;
+  }
+}
+
+/**
+ * 4-byte length packets of a connected node, fed socket chunks as they come; empty
+ * packets are ticks. A frame inside one chunk is emitted as a view, without a copy.
+ */
+export class PacketFramer {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Length of the packet being collected, once its prefix is read; -1 before. */
+  private wanted = -1;
+
+  constructor(private readonly o: FramerOptions) {}
+
+  /** Feeds bytes; calls onFrame for each whole packet. Throws DistProtocolError for an oversized length. */
+  push(chunk: Buffer): void {
+    let buf = chunk;
+    if (this.pendingBytes > 0) {
+      this.pending.push(chunk);
+      buf = Buffer.concat(this.pending, this.pendingBytes + chunk.length);
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
+    let pos = 0;
+    for (;;) {
+      if (this.wanted < 0) {
+        if (buf.length - pos < 4) break;
+        const len = buf.readUInt32BE(pos);
+        if (len > this.o.maxFrameSize) throw new DistProtocolError(`packet of ${len} bytes exceeds the limit of ${this.o.maxFrameSize}`);
+        pos += 4;
+        if (len === 0) {
+          this.o.onTick?.();
+          continue;
+        }
+        this.wanted = len;
+      }
+      if (buf.length - pos < this.wanted) break;
+      const frame = buf.subarray(pos, pos + this.wanted);
+      pos += this.wanted;
+      this.wanted = -1;
+      this.o.onFrame(frame);
+    }
+    if (pos < buf.length) {
+      this.pending.push(buf.subarray(pos));
+      this.pendingBytes = buf.length - pos;
+    }
+  }
+
+  /** Bytes received but not yet part of an emitted packet. */
+  get buffered(): number {
+    return this.pendingBytes;
+  }
+}
+
+/** `payload` with a 2-byte length prefix. */
+export function frame2(payload: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(2 + payload.length);
+  out.writeUInt16BE(payload.length, 0);
+  payload.copy(out, 2);
+  return out;
+}
+
+/** `payload` with a 4-byte length prefix. */
+export function frame4(payload: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(4 + payload.length);
+  out.writeUInt32BE(payload.length, 0);
+  payload.copy(out, 4);
+  return out;
+}
+
+/** The tick: an empty 4-byte-framed packet. */
+export const TICK = Buffer.alloc(4);

@@ -1,0 +1,113 @@
+/**
+ * A process mailbox with Erlang's selective receive: `receive(match)` takes the
+ * first message that matches and leaves the others in order; a receive that finds
+ * nothing waits until a matching message arrives or its timeout passes.
+ */
+import { NotRunningError, TimeoutError } from '../errors.js';
+import type { Term } from '../term/types.js';
+
+/** Picks messages in a selective receive. Returning `true` takes the message. */
+export type Matcher = (message: Term) => boolean;
+
+interface Waiter {
+  match: Matcher | undefined;
+  resolve: (message: Term) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+const ANY: Matcher | undefined = undefined;
+
+export class Mailbox {
+  private readonly messages: Term[] = [];
+  private head = 0;
+  private waiters: Waiter[] = [];
+  private closedWith: Error | undefined;
+
+  /** Messages waiting. */
+  get size(): number {
+    return this.messages.length - this.head;
+  }
+
+  /** Adds a message; a waiting receive that matches it takes it at once. */
+  deliver(message: Term): void {
+    if (this.closedWith !== undefined) return;
+    for (let i = 0; i < this.waiters.length; i++) {
+      const w = this.waiters[i];
+      if (w.match === undefined || w.match(message)) {
+        this.waiters.splice(i, 1);
+        if (w.timer !== undefined) clearTimeout(w.timer);
+        w.resolve(message);
+        return;
+      }
+    }
+    this.messages.push(message);
+  }
+
+  /**
+   * The first message that `match` accepts (any message without one). Waits up to
+   * `timeoutMs` (forever without one) and rejects with a TimeoutError after it.
+   */
+  receive(match: Matcher | undefined = ANY, timeoutMs?: number): Promise<Term> {
+    if (this.closedWith !== undefined) return Promise.reject(this.closedWith);
+    const found = this.take(match);
+    if (found.ok) return Promise.resolve(found.message);
+    if (timeoutMs === 0) return Promise.reject(new TimeoutError('no matching message', 0));
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { match, resolve, reject, timer: undefined };
+      if (timeoutMs !== undefined) {
+        waiter.timer = setTimeout(() => {
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          reject(new TimeoutError(`no matching message within ${timeoutMs} ms`, timeoutMs));
+        }, timeoutMs);
+      }
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Ends every pending receive with `reason` and drops the messages. */
+  close(reason: Error = new NotRunningError('process has exited')): void {
+    if (this.closedWith !== undefined) return;
+    this.closedWith = reason;
+    this.messages.length = 0;
+    this.head = 0;
+    for (const w of this.waiters.splice(0)) {
+      if (w.timer !== undefined) clearTimeout(w.timer);
+      w.reject(reason);
+    }
+  }
+
+  private take(match: Matcher | undefined): { ok: true; message: Term } | { ok: false } {
+    if (this.size === 0) return { ok: false };
+    if (match === undefined) {
+      const message = this.messages[this.head];
+      this.messages[this.head++] = undefined as unknown as Term;
+      this.compact();
+      return { ok: true, message };
+    }
+    for (let i = this.head; i < this.messages.length; i++) {
+      const message = this.messages[i];
+      if (match(message)) {
+        if (i === this.head) {
+          this.messages[this.head++] = undefined as unknown as Term;
+          this.compact();
+        } else {
+          this.messages.splice(i, 1);
+        }
+        return { ok: true, message };
+      }
+    }
+    return { ok: false };
+  }
+
+  // Taking from the front moves `head`; drop the consumed prefix once it dominates.
+  private compact(): void {
+    if (this.head === this.messages.length) {
+      this.messages.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.messages.length) {
+      this.messages.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Node options: what a user may pass, their defaults, and the checks that refuse
+ * bad ones at start with a message that says what to fix.
+ */
+import { isIP } from 'node:net';
+import { InvalidOptionError } from '../errors.js';
+import { consoleLogger, type Logger } from '../logger.js';
+import { resolveCookie } from './cookie.js';
+import { parseNodeName, type NodeName } from './node-name.js';
+
+export interface NodeOptions {
+  /** `basename@host`; the host is a hostname or an IP address (IPv6 bare: `app@fdaa:0:1::2`). */
+  name: string;
+  /** The shared secret. Default: NESSIE_COOKIE, RELEASE_COOKIE, else ~/.erlang.cookie (created when absent). */
+  cookie?: string;
+  /**
+   * How peers are found. Default `true`: register with the EPMD on this node's host at
+   * port 4369 (or ERL_EPMD_PORT), starting an embedded EPMD when none listens, as erl does.
+   * `{ port }` picks the EPMD port. `false`: EPMD-less, like `-start_epmd false -erl_epmd_port P`:
+   * this node listens on `port` and assumes every peer listens on that same port.
+   */
+  epmd?: boolean | { port?: number };
+  /** The distribution port. Default: any free port; required (and shared by all peers) when `epmd` is false. */
+  port?: number;
+  /** A hidden node: not in other nodes' `nodes()`, and left out of `global`. Default false. */
+  hidden?: boolean;
+  /** net_ticktime in seconds. Default 60. */
+  ticktime?: number;
+  /** net_setuptime: how long a connect and handshake may take, in ms. Default 7000. */
+  connectTimeout?: number;
+  /** The address to listen on. Default: the host part of the name when it is an IP address, else all addresses. */
+  listenAddress?: string;
+  /** Largest message accepted from a peer, in bytes. Default 256 MiB. */
+  maxMessageSize?: number;
+  /** Queued bytes above which `send` reports busy, per connection. Default 1 MiB (OTP's dist_buf_busy_limit). */
+  busyLimit?: number;
+  /** Where log lines go. Default: warnings and errors on the console. */
+  logger?: Logger;
+}
+
+export interface ResolvedNodeOptions {
+  name: NodeName;
+  cookie: string;
+  epmd: { port: number } | false;
+  port: number;
+  hidden: boolean;
+  ticktimeMs: number;
+  connectTimeoutMs: number;
+  listenAddress: string;
+  maxMessageSize: number;
+  busyLimit: number;
+  logger: Logger;
+}
+
+export const DEFAULT_EPMD_PORT = 4369;
+
+export function resolveNodeOptions(o: NodeOptions, env: NodeJS.ProcessEnv = process.env): ResolvedNodeOptions {
+  if (o === null || typeof o !== 'object') throw new InvalidOptionError('options', 'an object with at least { name }', o);
+  const name = parseNodeName(o.name);
+  const envEpmdPort = env.ERL_EPMD_PORT === undefined ? undefined : Number(env.ERL_EPMD_PORT);
+  let epmd: { port: number } | false;
+  if (o.epmd === false) {
+    epmd = false;
+    if (o.port === undefined) throw new InvalidOptionError('port', 'a port number when epmd is false (every peer listens on it)', undefined);
+  } else if (o.epmd === undefined || o.epmd === true) {
+    epmd = { port: checkPort('ERL_EPMD_PORT', envEpmdPort ?? DEFAULT_EPMD_PORT, false) };
+  } else if (typeof o.epmd === 'object') {
+    epmd = { port: checkPort('epmd.port', o.epmd.port ?? envEpmdPort ?? DEFAULT_EPMD_PORT, false) };
+  } else {
+    throw new InvalidOptionError('epmd', 'true, false or { port }', o.epmd);
+  }
+  const port = o.port === undefined ? 0 : checkPort('port', o.port, epmd !== false);
+  const ticktime = o.ticktime ?? 60;
+  if (typeof ticktime !== 'number' || !(ticktime >= 1) || !Number.isFinite(ticktime)) {
+    throw new InvalidOptionError('ticktime', 'a number of seconds, at least 1', o.ticktime);
+  }
+  const connectTimeoutMs = positive('connectTimeout', o.connectTimeout ?? 7000);
+  const listenAddress = o.listenAddress ?? (name.ipVersion === 6 ? name.host : name.ipVersion === 4 ? name.host : '::');
+  if (isIP(listenAddress) === 0) throw new InvalidOptionError('listenAddress', 'an IPv4 or IPv6 address', listenAddress);
+  if (o.hidden !== undefined && typeof o.hidden !== 'boolean') throw new InvalidOptionError('hidden', 'a boolean', o.hidden);
+  return {
+    name,
+    cookie: resolveCookie(o.cookie, env),
+    epmd,
+    port,
+    hidden: o.hidden ?? false,
+    ticktimeMs: ticktime * 1000,
+    connectTimeoutMs,
+    listenAddress,
+    maxMessageSize: positive('maxMessageSize', o.maxMessageSize ?? 256 * 1024 * 1024),
+    busyLimit: positive('busyLimit', o.busyLimit ?? 1024 * 1024),
+    logger: o.logger ?? consoleLogger(`[nessie ${name.name}]`),
+  };
+}
+
+function checkPort(option: string, v: unknown, allowZero: boolean): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < (allowZero ? 0 : 1) || v > 65535) {
+    throw new InvalidOptionError(option, `an integer port from ${allowZero ? 0 : 1} to 65535`, v);
+  }
+  return v;
+}
+
+function positive(option: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new InvalidOptionError(option, 'a positive number', v);
+  return v;
+}

@@ -1,0 +1,104 @@
+/**
+ * A TypeScript process: a pid, a mailbox with selective receive, and the means to
+ * send, link, monitor and exit. The node it lives on routes its signals.
+ */
+import { NotRunningError } from '../errors.js';
+import { atom, type Atom, type Pid, type Reference, type Term } from '../term/types.js';
+import { Mailbox, type Matcher } from './mailbox.js';
+
+/** Where a message can go: a pid, a local registered name, or `{ name, node }` like `{Name, Node} ! Msg`. */
+export type Destination = Pid | string | { name: string; node: string };
+
+/** What a process needs from its node. */
+export interface ProcessHost {
+  route(from: Pid, dest: Destination, message: Term): boolean;
+  link(from: Process, to: Pid): void;
+  unlink(from: Process, to: Pid): void;
+  monitor(from: Process, target: Destination): Reference;
+  demonitor(from: Process, ref: Reference): void;
+  exited(p: Process, reason: Term): void;
+}
+
+export const NORMAL: Atom = atom('normal');
+
+export class Process {
+  readonly pid: Pid;
+  /** The registered name, if any. */
+  name: string | undefined;
+  /** When true, exit signals from links arrive as `{'EXIT', From, Reason}` messages instead of ending the process. */
+  trapExit = false;
+  private readonly mailbox = new Mailbox();
+  private exitReason: Term | undefined;
+
+  /** @internal processes are made by `node.spawn()` */
+  constructor(
+    pid: Pid,
+    private readonly host: ProcessHost,
+  ) {
+    this.pid = pid;
+  }
+
+  get alive(): boolean {
+    return this.exitReason === undefined;
+  }
+
+  /**
+   * The next message, or with `match` the first one it accepts (Erlang's selective
+   * receive: others stay in the mailbox, in order). Rejects with a TimeoutError after
+   * `timeoutMs`, and with a NotRunningError once the process has exited.
+   */
+  receive(match?: Matcher, timeoutMs?: number): Promise<Term>;
+  receive(timeoutMs?: number): Promise<Term>;
+  receive(a?: Matcher | number, b?: number): Promise<Term> {
+    return typeof a === 'number' ? this.mailbox.receive(undefined, a) : this.mailbox.receive(a, b);
+  }
+
+  /** Messages waiting in the mailbox. */
+  get queued(): number {
+    return this.mailbox.size;
+  }
+
+  /** Sends `message` to `dest`, like `Dest ! Message`. Returns false when the connection is busy. */
+  send(dest: Destination, message: Term): boolean {
+    this.assertAlive();
+    return this.host.route(this.pid, dest, message);
+  }
+
+  /** Links to `pid`: when either exits abnormally, the other gets the exit signal. */
+  link(pid: Pid): void {
+    this.assertAlive();
+    this.host.link(this, pid);
+  }
+
+  unlink(pid: Pid): void {
+    this.assertAlive();
+    this.host.unlink(this, pid);
+  }
+
+  /** Monitors a process; a `{'DOWN', Ref, process, Object, Reason}` message arrives when it exits. */
+  monitor(target: Destination): Reference {
+    this.assertAlive();
+    return this.host.monitor(this, target);
+  }
+
+  demonitor(ref: Reference): void {
+    this.host.demonitor(this, ref);
+  }
+
+  /** Ends the process with `reason` (default `normal`): links and monitors are told. Idempotent. */
+  exit(reason: Term = NORMAL): void {
+    if (this.exitReason !== undefined) return;
+    this.exitReason = reason;
+    this.mailbox.close(new NotRunningError(`process ${this.pid} has exited`));
+    this.host.exited(this, reason);
+  }
+
+  /** @internal the node delivers messages here */
+  deliver(message: Term): void {
+    this.mailbox.deliver(message);
+  }
+
+  private assertAlive(): void {
+    if (this.exitReason !== undefined) throw new NotRunningError(`process ${this.pid} has exited`);
+  }
+}
