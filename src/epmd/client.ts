@@ -1,138 +1,219 @@
 /**
- * EPMD client: register this node (the socket stays open for the node's life;
- * closing it unregisters), look up a node's port, list the registered names.
- * Every socket has a deadline; failures are EpmdError with host and port.
+ * EPMD client: register this node, look up another node's port, list the names.
+ *
+ * One TCP connection per request, as erl_epmd does. The registration connection stays
+ * open for the node's whole life: EPMD unregisters a name when its socket closes (there
+ * is no unregister request). Every exchange has a deadline, and every failure is an
+ * EpmdError carrying the EPMD host and port (and the socket error as `cause`, so a
+ * caller can tell ECONNREFUSED from the rest).
  */
-import { createConnection, type Socket } from 'node:net';
-import { EpmdError } from '../errors.js';
+import { createConnection, isIPv6, type Socket } from 'node:net';
+import { EpmdError, InvalidOptionError } from '../errors.js';
 import {
+  ChunkAccumulator,
   composeAlive2Req,
   composeNamesReq,
   composePortPlease2Req,
+  EPMD_PORT,
+  MAX_EXTRA_BYTES,
+  MAX_NODE_NAME_BYTES,
   NODE_TYPE_HIDDEN,
   NODE_TYPE_NORMAL,
   parseAlive2Resp,
   parseNamesResp,
   parsePort2Resp,
   PROTOCOL_TCP_IPV4,
+  type NamesResp,
   type NodeRegistration,
+  type Parsed,
 } from './messages.js';
 
-export interface EpmdAddress {
+/** Where EPMD is, and how long an exchange with it may take. */
+export interface EpmdTarget {
+  /** Host name or IP address (IPv6 literals without brackets: '::1'). */
+  host: string;
+  /** EPMD's port. Default 4369. */
+  port?: number;
+  /** Deadline for connecting and getting the whole answer, in ms. Default 5000. */
+  timeoutMs?: number;
+}
+
+/** Options of registerNode. */
+export interface RegisterNodeOptions extends EpmdTarget {
+  /** The alive part of the node name (before the @), 1 to 255 bytes. */
+  name: string;
+  /** The port the node accepts distribution connections on. */
+  distPort: number;
+  /** Register as a hidden node (NodeType 72). Default false. */
+  hidden?: boolean;
+  /** Highest distribution version. Default 6 (OTP 23+); 6 or more asks EPMD for ALIVE2_X_RESP. */
+  highestVersion?: number;
+  /** Lowest distribution version. Default 6 (OTP 25+ accepts nothing lower). */
+  lowestVersion?: number;
+}
+
+/** A live registration: the name stays registered while it is open. */
+export interface EpmdRegistration {
+  /** The node's creation, from ALIVE2_X_RESP (32 bits) or ALIVE2_RESP (16 bits). */
+  creation: number;
+  /** Closes the registration socket, which unregisters the name. Idempotent. */
+  close(): void;
+  /** Resolves once the registration socket has closed, for whatever reason (never rejects). */
+  closed: Promise<void>;
+}
+
+/** Options of portPlease2. */
+export interface PortPlease2Options extends EpmdTarget {
+  /** The alive part of the node name (before the @). */
+  name: string;
+}
+
+/** NAMES_RESP is whole only when EPMD closes; this bounds what we keep of it (about 3,500 long names). */
+const MAX_NAMES_RESP_BYTES = 1024 * 1024;
+/** The largest PORT2_RESP possible. */
+const MAX_PORT2_RESP_BYTES = 14 + MAX_NODE_NAME_BYTES + MAX_EXTRA_BYTES;
+const DEFAULT_TIMEOUT_MS = 5000;
+
+interface Target {
   host: string;
   port: number;
   timeoutMs: number;
 }
 
-/** A live registration. `close()` unregisters; `closed` settles when EPMD drops it. */
-export interface EpmdRegistration {
-  creation: number;
-  close(): void;
-  closed: Promise<void>;
+function validateTarget(o: EpmdTarget): Target {
+  if (typeof o.host !== 'string' || o.host === '') throw new InvalidOptionError('host', 'a host name or IP address', o.host);
+  const port = o.port ?? EPMD_PORT;
+  if (!Number.isInteger(port) || port < 1 || port > 0xffff) throw new InvalidOptionError('port', 'an integer from 1 to 65535', port);
+  const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 0x7fffffff) throw new InvalidOptionError('timeoutMs', 'a positive number of ms', timeoutMs);
+  return { host: o.host, port, timeoutMs };
 }
 
-/** Largest response we accept from EPMD (NAMES lists many nodes; a port reply is small). */
-const MAX_RESPONSE = 1024 * 1024;
-
-function connect(a: EpmdAddress): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: a.host, port: a.port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new EpmdError(`EPMD at ${a.host}:${a.port} did not answer within ${a.timeoutMs} ms`, a));
-    }, a.timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-    socket.once('error', (err) => {
-      clearTimeout(timer);
-      reject(new EpmdError(`cannot reach EPMD at ${a.host}:${a.port}: ${err.message}`, a, { cause: err }));
-    });
-  });
+function where(t: Target): string {
+  return isIPv6(t.host) ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
 }
 
-/** Sends `req` and collects the reply until `complete` says it is whole (or EPMD closes the socket). */
-async function ask<T>(a: EpmdAddress, req: Buffer, complete: (buf: Buffer, ended: boolean) => T | undefined, keepOpen = false): Promise<{ value: T; socket: Socket }> {
-  const socket = await connect(a);
+function epmdError(t: Target, message: string, cause?: unknown): EpmdError {
+  return new EpmdError(`EPMD at ${where(t)}: ${message}`, { host: t.host, port: t.port }, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * Connects, sends `request` and reads until `parse` returns a whole answer (it is told
+ * when EPMD has closed). Resolves to the answer and the still-open socket, whose
+ * listeners have all been removed; rejects with EpmdError and destroys the socket.
+ */
+function exchange<T>(t: Target, request: Buffer, limit: number, parse: (buf: Buffer, ended: boolean) => Parsed<T>): Promise<{ value: T; rest: Buffer; socket: Socket }> {
   return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    let done = false;
-    const finish = (err: Error | undefined, value?: T) => {
-      if (done) return;
-      done = true;
+    const socket = createConnection({ host: t.host, port: t.port });
+    const acc = new ChunkAccumulator(limit);
+    let settled = false;
+    const settle = (err: EpmdError | undefined, value?: T) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      socket.off('data', onData);
-      if (err !== undefined || !keepOpen) socket.destroy();
-      if (err !== undefined) reject(err);
-      else resolve({ value: value as T, socket });
-    };
-    const check = (ended: boolean) => {
-      try {
-        const v = complete(buf, ended);
-        if (v !== undefined) finish(undefined, v);
-        else if (ended) finish(new EpmdError(`EPMD at ${a.host}:${a.port} closed the connection early`, a));
-      } catch (err) {
-        finish(err instanceof EpmdError ? err : new EpmdError(String(err), a));
+      socket.removeAllListeners();
+      if (err !== undefined) {
+        socket.destroy();
+        reject(err);
+      } else {
+        resolve({ value: value as T, rest: acc.bytes, socket });
       }
     };
-    const onData = (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      if (buf.length > MAX_RESPONSE) finish(new EpmdError('EPMD response too large', a));
-      else check(false);
+    const tryParse = (ended: boolean) => {
+      let value: T | undefined;
+      try {
+        value = acc.take((buf) => parse(buf, ended));
+      } catch (err) {
+        return settle(epmdError(t, (err as Error).message, err));
+      }
+      if (value !== undefined) settle(undefined, value);
+      else if (ended) settle(epmdError(t, `closed the connection after ${acc.bytes.length} bytes, before a whole answer`));
     };
-    const timer = setTimeout(() => finish(new EpmdError(`EPMD at ${a.host}:${a.port} timed out`, a)), a.timeoutMs);
-    socket.on('data', onData);
-    socket.once('end', () => check(true));
-    socket.once('error', (err) => finish(new EpmdError(`EPMD connection failed: ${err.message}`, a, { cause: err })));
-    socket.write(req);
+    const timer = setTimeout(() => settle(epmdError(t, `no answer within ${t.timeoutMs} ms`)), t.timeoutMs);
+    socket.once('connect', () => socket.write(request));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        acc.push(chunk);
+      } catch (err) {
+        return settle(epmdError(t, (err as Error).message, err));
+      }
+      tryParse(false);
+    });
+    socket.once('end', () => tryParse(true));
+    socket.once('error', (err) => settle(epmdError(t, err.message, err)));
+    socket.once('close', () => settle(epmdError(t, 'connection closed before a whole answer')));
   });
 }
 
 /**
- * Registers `name` (the part before @) with the distribution port `distPort`.
- * @throws EpmdError when EPMD is unreachable or refuses (the name is taken).
+ * Registers a node with EPMD (ALIVE2_REQ) and keeps the connection open; closing it
+ * unregisters the name. Asks for ALIVE2_X_RESP (32-bit creation) and accepts an EPMD
+ * that answers the old ALIVE2_RESP.
+ *
+ * @throws InvalidOptionError (ERR_INVALID_OPTION) for a bad option.
+ * @throws EpmdError (ERR_EPMD) when EPMD cannot be reached, does not answer in time,
+ *   answers garbage, or refuses the name (it is already registered, or EPMD does not
+ *   take registrations from a non-local address).
  */
-export async function registerNode(o: EpmdAddress & { name: string; distPort: number; hidden?: boolean }): Promise<EpmdRegistration> {
-  const req = composeAlive2Req({
+export async function registerNode(o: RegisterNodeOptions): Promise<EpmdRegistration> {
+  const t = validateTarget(o);
+  if (typeof o.name !== 'string' || o.name.includes('@')) throw new InvalidOptionError('name', 'the alive part of the node name, without @', o.name);
+  if (!Number.isInteger(o.distPort) || o.distPort < 1 || o.distPort > 0xffff) throw new InvalidOptionError('distPort', 'an integer from 1 to 65535', o.distPort);
+  const highestVersion = o.highestVersion ?? 6;
+  const lowestVersion = o.lowestVersion ?? 6;
+  if (!Number.isInteger(lowestVersion) || lowestVersion > highestVersion) throw new InvalidOptionError('lowestVersion', `an integer no greater than highestVersion (${highestVersion})`, lowestVersion);
+  const request = composeAlive2Req({
     port: o.distPort,
-    nodeType: o.hidden ? NODE_TYPE_HIDDEN : NODE_TYPE_NORMAL,
+    nodeType: o.hidden === true ? NODE_TYPE_HIDDEN : NODE_TYPE_NORMAL,
     protocol: PROTOCOL_TCP_IPV4,
-    highestVersion: 6,
-    lowestVersion: 6,
+    highestVersion,
+    lowestVersion,
     name: o.name,
   });
-  const { value, socket } = await ask(o, req, (buf) => parseAlive2Resp(buf), true);
+  const { value, rest, socket } = await exchange(t, request, 64, (buf) => parseAlive2Resp(buf));
   if (value.result !== 0) {
     socket.destroy();
-    throw new EpmdError(`EPMD refused to register ${o.name} (result ${value.result}): is the name taken?`, o);
+    throw epmdError(t, `refused to register ${JSON.stringify(o.name)} (result ${value.result}): the name is taken, or this address may not register`);
   }
-  // Nothing more should come; anything that does is ignored, but the socket must be read.
+  // erl_epmd treats anything after the response as garbage too.
+  if (rest.length > 0) {
+    socket.destroy();
+    throw epmdError(t, `sent ${rest.length} unexpected bytes after ${value.extended ? 'ALIVE2_X_RESP' : 'ALIVE2_RESP'}`);
+  }
+  // EPMD sends nothing more on this socket; the data listener only keeps it flowing.
   socket.on('data', () => undefined);
   socket.on('error', () => undefined);
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  return { creation: value.creation, close: () => socket.destroy(), closed };
+  return { creation: value.creation, close: () => void socket.destroy(), closed };
 }
 
-/** The distribution port of `name` on the EPMD at host:port, or null when it is not registered. */
-export async function portPlease2(o: EpmdAddress & { name: string }): Promise<NodeRegistration | null> {
-  const { value } = await ask(o, composePortPlease2Req(o.name), (buf, ended) => {
-    if (buf.length >= 2 && buf[1] !== 0) return { found: null };
-    return ended || isWholePort2(buf) ? { found: parsePort2Resp(buf) } : undefined;
-  });
-  return value.found;
+/**
+ * Asks EPMD for a node's distribution port (PORT_PLEASE2_REQ).
+ * Resolves to the registration (port, node type, versions, extra), or null when the
+ * name is not registered there.
+ *
+ * @throws InvalidOptionError (ERR_INVALID_OPTION) for a bad option.
+ * @throws EpmdError (ERR_EPMD) when EPMD cannot be reached, does not answer in time or answers garbage.
+ */
+export async function portPlease2(o: PortPlease2Options): Promise<NodeRegistration | null> {
+  const t = validateTarget(o);
+  const request = composePortPlease2Req(o.name);
+  const { value, socket } = await exchange(t, request, MAX_PORT2_RESP_BYTES, (buf) => parsePort2Resp(buf));
+  socket.destroy();
+  return value;
 }
 
-function isWholePort2(buf: Buffer): boolean {
-  if (buf.length < 14) return false;
-  const nlen = buf.readUInt16BE(10);
-  if (buf.length < 14 + nlen) return false;
-  return buf.length >= 14 + nlen + buf.readUInt16BE(12 + nlen);
-}
-
-/** The names registered with the EPMD at host:port. */
-export async function names(o: EpmdAddress): Promise<{ epmdPort: number; nodes: Array<{ name: string; port: number }> }> {
-  const { value } = await ask(o, composeNamesReq(), (buf, ended) => (ended ? parseNamesResp(buf) : undefined));
+/**
+ * Lists the names registered with EPMD (NAMES_REQ), as `net_adm:names/1` does.
+ * `epmdPort` is the port EPMD says it listens on (erl_epmd refuses an answer whose
+ * port differs from the one it asked).
+ *
+ * @throws InvalidOptionError (ERR_INVALID_OPTION) for a bad option.
+ * @throws EpmdError (ERR_EPMD) when EPMD cannot be reached, does not answer in time or answers garbage.
+ */
+export async function names(o: EpmdTarget): Promise<NamesResp> {
+  const t = validateTarget(o);
+  const { value, socket } = await exchange(t, composeNamesReq(), MAX_NAMES_RESP_BYTES, parseNamesResp);
+  socket.destroy();
   return value;
 }

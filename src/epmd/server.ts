@@ -1,140 +1,267 @@
 /**
- * An embedded EPMD, bound to exactly the address it is given (real epmd always binds
- * 127.0.0.1 too, so several hosts on 127.0.0.x cannot each have one). It answers
- * ALIVE2_REQ (with ALIVE2_X_RESP: 32-bit creation), PORT_PLEASE2_REQ and NAMES_REQ;
- * a registration lives as long as its socket. Malformed or oversized requests close
- * that socket only; idle sockets are closed after a while.
+ * An embedded EPMD, bound to exactly the address it is given.
+ *
+ * Real epmd always binds 127.0.0.1 as well as what `-address` names, so two of them
+ * cannot share a port on 127.0.0.2 and 127.0.0.3; this one can, which gives every
+ * loopback "host" of a test (or every container sharing a network) its own EPMD.
+ *
+ * It serves what nodes use, the way erts/epmd/src/epmd_srv.c does: ALIVE2_REQ (answered
+ * with ALIVE2_X_RESP when the node speaks version 6, else ALIVE2_RESP), PORT_PLEASE2_REQ
+ * and NAMES_REQ. A registration lives as long as its socket. DUMP_REQ, KILL_REQ and
+ * STOP_REQ are not served: an embedded EPMD is stopped by its owner, not by a request.
+ *
+ * One request per connection. A malformed or oversized request, bytes after a request,
+ * or a connection that sends no whole request in time closes that socket only.
  */
-import { createServer, type Server, type Socket } from 'node:net';
-import { EpmdError } from '../errors.js';
+import { createServer, isIPv4, type Server, type Socket } from 'node:net';
+import { EpmdError, InvalidOptionError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import {
-  ALIVE2_REQ,
+  ChunkAccumulator,
+  composeAlive2Resp,
   composeAlive2XResp,
   composeNamesResp,
   composePort2Resp,
-  NAMES_REQ,
-  parseAlive2Req,
-  PORT_PLEASE2_REQ,
+  MAX_REQUEST_BYTES,
+  parseRequest,
+  type EpmdRequest,
   type NodeRegistration,
 } from './messages.js';
 
+/** Options of EpmdServer.start. */
 export interface EpmdServerOptions {
+  /** The one address to bind ('127.0.0.2', '::1'; '0.0.0.0' or '::' for every address). */
   address: string;
-  /** 0 picks a free port (see `.port`). */
+  /** Port to listen on; 0 picks a free one (read it from `.port`). */
   port: number;
+  /** Where to log (pino-shaped). Default: silent. */
   logger?: Logger;
-  /** Most sockets open at once. Default 1024. */
+  /** Most connections open at once, registrations included; more are dropped. Default 1024. */
   maxConnections?: number;
-  /** A socket that sends no whole request within this many ms is closed. Default 10000. */
-  idleTimeoutMs?: number;
+  /**
+   * A connection must deliver one whole request within this many ms of connecting, and
+   * a connection that got its answer is closed at the latest then. Registrations are
+   * exempt once made. Default 10000 (epmd: 60 s, counted from the last byte).
+   */
+  requestTimeoutMs?: number;
 }
 
-/** Requests are short: a name of at most 255 bytes and a few fields. */
-const MAX_REQUEST = 1024;
+interface Registered {
+  reg: NodeRegistration;
+  socket: Socket;
+  /** epmd's cr_counter, from which the creation is derived. */
+  counter: number;
+}
 
+/** How many unregistered names keep their creation counter (MAX_UNREG_COUNT in epmd). */
+const MAX_FORGOTTEN = 1000;
+/** epmd answers a refused ALIVE2_REQ with this creation. */
+const REFUSED_CREATION = 99;
+
+/**
+ * An EPMD server inside this process. Start it with `EpmdServer.start()`; `stop()`
+ * closes the listener and every connection, which unregisters every node.
+ */
 export class EpmdServer {
-  private readonly registered = new Map<string, { reg: NodeRegistration; socket: Socket }>();
+  /** Registered nodes by name; Map order is registration order. */
+  private readonly nodes = new Map<string, Registered>();
+  /** Creation counters of names no longer registered, oldest unregistration first. */
+  private readonly forgotten = new Map<string, number>();
   private readonly sockets = new Set<Socket>();
-  /** EPMD hands out creations 1, 2, 3... per name, as epmd_srv.c does; never 0. */
-  private readonly creations = new Map<string, number>();
+  private stopping: Promise<void> | undefined;
+  private lastDropWarning = 0;
 
   private constructor(
     private readonly server: Server,
+    /** The address bound. */
     readonly address: string,
+    /** The port bound (the one picked, when 0 was asked). */
     readonly port: number,
     private readonly logger: Logger,
+    private readonly requestTimeoutMs: number,
   ) {}
 
+  /**
+   * Binds `address:port` and starts serving.
+   * @throws InvalidOptionError (ERR_INVALID_OPTION) for a bad option.
+   * @throws EpmdError (ERR_EPMD) when the address cannot be bound (in use, not local...).
+   */
   static async start(o: EpmdServerOptions): Promise<EpmdServer> {
+    if (typeof o.address !== 'string' || o.address === '') throw new InvalidOptionError('address', 'an IP address to bind', o.address);
+    if (!Number.isInteger(o.port) || o.port < 0 || o.port > 0xffff) throw new InvalidOptionError('port', 'an integer from 0 to 65535', o.port);
+    const maxConnections = o.maxConnections ?? 1024;
+    if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new InvalidOptionError('maxConnections', 'a positive integer', maxConnections);
+    const requestTimeoutMs = o.requestTimeoutMs ?? 10_000;
+    if (!Number.isFinite(requestTimeoutMs) || requestTimeoutMs <= 0 || requestTimeoutMs > 0x7fffffff) throw new InvalidOptionError('requestTimeoutMs', 'a positive number of ms', requestTimeoutMs);
     const logger = o.logger ?? silentLogger;
+
     const server = createServer();
-    server.maxConnections = o.maxConnections ?? 1024;
+    server.maxConnections = maxConnections;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(new EpmdError(`cannot listen on ${o.address}:${o.port}: ${err.message}`, { host: o.address, port: o.port }, { cause: err })));
-      server.listen({ host: o.address, port: o.port, exclusive: true }, () => resolve());
+      const onError = (err: Error) => reject(new EpmdError(`cannot listen on ${o.address}:${o.port}: ${err.message}`, { host: o.address, port: o.port }, { cause: err }));
+      server.once('error', onError);
+      // exclusive: never share the port with a cluster worker; it must be this address only.
+      server.listen({ host: o.address, port: o.port, exclusive: true }, () => {
+        server.off('error', onError);
+        resolve();
+      });
     });
     const bound = server.address();
     const port = typeof bound === 'object' && bound !== null ? bound.port : o.port;
-    const epmd = new EpmdServer(server, o.address, port, logger);
-    server.on('connection', (s) => epmd.onConnection(s, o.idleTimeoutMs ?? 10_000));
-    server.on('error', (err) => logger.error(`epmd listener error: ${err.message}`));
+    const epmd = new EpmdServer(server, o.address, port, logger, requestTimeoutMs);
+    server.on('connection', (socket: Socket) => epmd.onConnection(socket));
+    server.on('drop', () => epmd.onDrop(maxConnections));
+    server.on('error', (err) => logger.error(`epmd ${o.address}:${port}: listener error: ${err.message}`));
+    logger.info(`epmd listening on ${o.address}:${port}`);
     return epmd;
   }
 
-  /** Registered names and ports. */
+  /** The registered names and ports, newest registration first (the order of NAMES_RESP). */
   names(): Array<{ name: string; port: number }> {
-    return [...this.registered.values()].map(({ reg }) => ({ name: reg.name, port: reg.port }));
+    return [...this.nodes.values()].reverse().map(({ reg }) => ({ name: reg.name, port: reg.port }));
   }
 
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private onConnection(socket: Socket, idleTimeoutMs: number): void {
-    this.sockets.add(socket);
-    let buf = Buffer.alloc(0);
-    let registeredAs: string | undefined;
-    socket.setTimeout(idleTimeoutMs, () => {
-      if (registeredAs === undefined) socket.destroy();
+  /** Stops listening and closes every connection (unregistering every node). Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      for (const socket of this.sockets) socket.destroy();
+      this.logger.info(`epmd ${this.address}:${this.port} stopped`);
     });
-    const drop = (why: string) => {
-      this.logger.warn(`epmd: closing a connection from ${socket.remoteAddress}: ${why}`);
+    return this.stopping;
+  }
+
+  private onDrop(maxConnections: number): void {
+    // A flood must not flood the log too: one warning per 10 s at most.
+    const now = Date.now();
+    if (now - this.lastDropWarning < 10_000) return;
+    this.lastDropWarning = now;
+    this.logger.warn(`epmd ${this.address}:${this.port}: ${maxConnections} connections open, dropping new ones`);
+  }
+
+  private onConnection(socket: Socket): void {
+    if (this.stopping !== undefined) {
       socket.destroy();
-    };
+      return;
+    }
+    this.sockets.add(socket);
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    const acc = new ChunkAccumulator(2 + MAX_REQUEST_BYTES);
+    let answered = false;
+    let registeredAs: string | undefined;
+    const deadline = setTimeout(() => {
+      if (!answered) this.logger.debug(`epmd: no whole request from ${peer} within ${this.requestTimeoutMs} ms; closing`);
+      socket.destroy();
+    }, this.requestTimeoutMs);
+
     socket.on('data', (chunk: Buffer) => {
-      if (registeredAs !== undefined) return; // a registration socket carries nothing more
-      buf = Buffer.concat([buf, chunk]);
-      if (buf.length < 2) return;
-      const len = buf.readUInt16BE(0);
-      if (len === 0 || len > MAX_REQUEST) return drop(`request length ${len}`);
-      if (buf.length < 2 + len) return;
-      if (buf.length > 2 + len) return drop('bytes after the request');
+      if (registeredAs !== undefined) {
+        // As epmd: a node never sends more on its registration socket; if it does, it is gone.
+        this.logger.warn(`epmd: unexpected bytes on the registration of ${registeredAs}; unregistering`);
+        socket.destroy();
+        return;
+      }
+      if (answered) {
+        socket.destroy();
+        return;
+      }
+      let request: EpmdRequest | undefined;
       try {
-        registeredAs = this.onRequest(socket, buf.subarray(2));
+        acc.push(chunk);
+        request = acc.take(parseRequest);
+        if (request !== undefined && acc.bytes.length > 0) throw new EpmdError(`${acc.bytes.length} bytes after the request`);
       } catch (err) {
-        drop((err as Error).message);
+        this.logger.warn(`epmd: closing the connection from ${peer}: ${(err as Error).message}`);
+        socket.destroy();
+        return;
       }
+      if (request === undefined) return;
+      answered = true;
+      registeredAs = this.onRequest(socket, peer, request);
+      if (registeredAs !== undefined) clearTimeout(deadline);
     });
-    socket.on('error', () => undefined);
+    socket.on('error', (err) => this.logger.debug(`epmd: connection from ${peer}: ${err.message}`));
     socket.on('close', () => {
+      clearTimeout(deadline);
       this.sockets.delete(socket);
-      if (registeredAs !== undefined && this.registered.get(registeredAs)?.socket === socket) {
-        this.registered.delete(registeredAs);
-        this.logger.debug(`epmd: ${registeredAs} unregistered`);
-      }
+      if (registeredAs !== undefined) this.unregister(registeredAs, socket);
     });
   }
 
-  /** Handles one request; returns the name when the socket became a registration. */
-  private onRequest(socket: Socket, body: Buffer): string | undefined {
-    switch (body[0]) {
-      case ALIVE2_REQ: {
-        const reg = parseAlive2Req(body);
-        if (this.registered.has(reg.name)) {
-          socket.end(composeAlive2XResp(1, 0));
-          return undefined;
-        }
-        const creation = ((this.creations.get(reg.name) ?? 0) % 0xffffffff) + 1;
-        this.creations.set(reg.name, creation);
-        this.registered.set(reg.name, { reg, socket });
-        socket.setTimeout(0);
-        socket.write(composeAlive2XResp(0, creation));
-        this.logger.debug(`epmd: ${reg.name} registered at port ${reg.port}`);
-        return reg.name;
+  /** Answers one request; returns the name when the socket now holds a registration. */
+  private onRequest(socket: Socket, peer: string, request: EpmdRequest): string | undefined {
+    switch (request.type) {
+      case 'ALIVE2_REQ': {
+        const { type: _type, ...reg } = request;
+        return this.onAlive2Req(socket, peer, reg);
       }
-      case PORT_PLEASE2_REQ: {
-        const name = body.toString('utf8', 1);
-        socket.end(composePort2Resp(this.registered.get(name)?.reg));
+      case 'PORT_PLEASE2_REQ':
+        // epmd closes after PORT2_RESP; erl_epmd waits for that close.
+        socket.end(composePort2Resp(this.nodes.get(request.name)?.reg ?? null));
         return undefined;
-      }
-      case NAMES_REQ:
-        if (body.length !== 1) throw new EpmdError('malformed NAMES_REQ');
+      case 'NAMES_REQ':
+        // One write: erl_epmd:names/1 wants the 4-byte port in its first packet.
         socket.end(composeNamesResp(this.port, this.names()));
         return undefined;
-      default:
-        throw new EpmdError(`unknown request ${body[0]}`);
     }
   }
+
+  private onAlive2Req(socket: Socket, peer: string, reg: NodeRegistration): string | undefined {
+    // As epmd: only a process on this host may register (loopback, or our own address).
+    if (!isLocalPeer(socket)) {
+      this.logger.warn(`epmd: refusing ALIVE2_REQ for ${reg.name} from non-local ${peer}`);
+      socket.destroy();
+      return undefined;
+    }
+    // epmd answers ALIVE2_X_RESP (32-bit creation) to a node that speaks version 6.
+    const extended = reg.highestVersion >= 6;
+    const reply = (result: number, creation: number) => (extended ? composeAlive2XResp(result, creation) : composeAlive2Resp(result, creation));
+    if (this.nodes.has(reg.name)) {
+      this.logger.warn(`epmd: refusing ALIVE2_REQ from ${peer}: ${reg.name} is already registered`);
+      socket.end(reply(1, REFUSED_CREATION));
+      return undefined;
+    }
+    const counter = bumpCreation(this.forgotten.get(reg.name) ?? nowSeconds());
+    this.forgotten.delete(reg.name);
+    this.nodes.set(reg.name, { reg, socket, counter });
+    // Version 5 nodes get epmd's old 1..3 cycle; the counter serves version 6 directly.
+    socket.write(reply(0, extended ? counter : (counter % 3) + 1));
+    this.logger.info(`epmd: registered ${reg.name} at port ${reg.port} (creation ${counter})`);
+    return reg.name;
+  }
+
+  private unregister(name: string, socket: Socket): void {
+    const entry = this.nodes.get(name);
+    if (entry === undefined || entry.socket !== socket) return;
+    this.nodes.delete(name);
+    this.forgotten.set(name, entry.counter);
+    if (this.forgotten.size > MAX_FORGOTTEN) this.forgotten.delete(this.forgotten.keys().next().value as string);
+    this.logger.info(`epmd: unregistered ${name}`);
+  }
+}
+
+/**
+ * epmd's counter: it starts at the clock (seconds) for a new name, so a restarted EPMD
+ * does not hand a node the creation its previous incarnation had, and grows by one on
+ * every re-registration. Values below 4 are skipped (epmd reserves them for version 5).
+ */
+function bumpCreation(counter: number): number {
+  const next = (counter + 1) >>> 0;
+  return next < 4 ? 4 : next;
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000) >>> 0;
+}
+
+/** epmd's rule for who may register: a loopback peer, or a peer whose address is our own. */
+function isLocalPeer(socket: Socket): boolean {
+  const remote = unmapped(socket.remoteAddress ?? '');
+  if (remote === '::1' || (isIPv4(remote) && remote.startsWith('127.'))) return true;
+  return remote !== '' && remote === unmapped(socket.localAddress ?? '');
+}
+
+/** '::ffff:127.0.0.1' → '127.0.0.1' (a dual-stack listener reports IPv4 peers mapped). */
+function unmapped(address: string): string {
+  return address.toLowerCase().startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
 }

@@ -24,6 +24,7 @@ import {
   Port,
   Reference,
   Tuple,
+  brandTuple,
   type Term,
 } from './types.js';
 
@@ -129,7 +130,113 @@ function frame(open: Open, items: Term[], remaining: number, map?: Map<Term, Ter
 
 type FunHead = Omit<Fun, 'freeVars'>;
 
-function readTerm(r: Reader, ctx: DecodeContext): Term {
+
+/**
+ * Past this depth the recursive fast path hands the subterm to the iterative
+ * decoder, so no input can overflow the call stack.
+ */
+const MAX_RECURSION = 256;
+
+/** Reads one term: recursive (fast) for the shallow part, iterative below MAX_RECURSION. */
+function readTerm(r: Reader, ctx: DecodeContext, depth = 0): Term {
+  const buf = r.buf;
+  const at = r.pos;
+  if (at >= r.end) r.need(1);
+  const tag = buf[at];
+  switch (tag) {
+    case Tag.SMALL_INTEGER_EXT:
+      r.need(2);
+      r.pos = at + 2;
+      return buf[at + 1];
+    case Tag.INTEGER_EXT:
+      r.need(5);
+      r.pos = at + 5;
+      return buf.readInt32BE(at + 1);
+    case Tag.SMALL_ATOM_UTF8_EXT:
+    case Tag.ATOM_UTF8_EXT:
+    case Tag.SMALL_ATOM_EXT:
+    case Tag.ATOM_EXT:
+    case Tag.ATOM_CACHE_REF: {
+      const a = readAtom(r, ctx);
+      return a === ATOM_TRUE ? true : a === ATOM_FALSE ? false : a;
+    }
+    case Tag.BINARY_EXT: {
+      r.need(5);
+      const len = buf.readUInt32BE(at + 1);
+      r.pos = at + 5;
+      r.need(len, tag);
+      if (len >= COPY_BINARIES_BELOW) return r.view(len, tag);
+      const out = Buffer.allocUnsafe(len);
+      const from = at + 5;
+      for (let i = 0; i < len; i++) out[i] = buf[from + i];
+      r.pos = from + len;
+      return out;
+    }
+    case Tag.SMALL_TUPLE_EXT:
+    case Tag.LARGE_TUPLE_EXT:
+    case Tag.LIST_EXT:
+    case Tag.MAP_EXT:
+      if (depth >= MAX_RECURSION) return readTermIterative(r, ctx);
+      return readContainer(r, ctx, tag, depth + 1);
+    case Tag.NEW_FUN_EXT:
+      return readTermIterative(r, ctx);
+    default:
+      return readTermIterative(r, ctx);
+  }
+}
+
+function readContainer(r: Reader, ctx: DecodeContext, tag: number, depth: number): Term {
+  const at = r.pos;
+  r.pos++;
+  switch (tag) {
+    case Tag.SMALL_TUPLE_EXT:
+    case Tag.LARGE_TUPLE_EXT: {
+      const arity = tag === Tag.SMALL_TUPLE_EXT ? r.uint8() : r.uint32();
+      r.need(arity, tag);
+      const t = new Array<Term>(arity);
+      for (let i = 0; i < arity; i++) t[i] = readTerm(r, ctx, depth);
+      return brandTuple(t);
+    }
+    case Tag.LIST_EXT: {
+      const len = r.uint32();
+      r.need(len + 1, tag);
+      const items = new Array<Term>(len);
+      const buf = r.buf;
+      for (let i = 0; i < len; i++) {
+        // Lists of integers are common; read them without a call per element.
+        const p = r.pos;
+        if (buf[p] === Tag.SMALL_INTEGER_EXT && p + 1 < r.end) {
+          items[i] = buf[p + 1];
+          r.pos = p + 2;
+        } else if (buf[p] === Tag.INTEGER_EXT && p + 4 < r.end) {
+          items[i] = buf.readInt32BE(p + 1);
+          r.pos = p + 5;
+        } else {
+          items[i] = readTerm(r, ctx, depth);
+        }
+      }
+      if (r.pos < r.end && r.buf[r.pos] === Tag.NIL_EXT) {
+        r.pos++;
+        return items;
+      }
+      return withTail(items, readTerm(r, ctx, depth));
+    }
+    default: {
+      const arity = r.uint32();
+      r.need(arity * 2, tag);
+      const m = new Map<Term, Term>();
+      for (let i = 0; i < arity; i++) {
+        const k = readTerm(r, ctx, depth);
+        m.set(k, readTerm(r, ctx, depth));
+        if (m.size !== i + 1) r.fail('duplicate key in map', tag, at);
+      }
+      return m;
+    }
+  }
+}
+
+/** The iterative decoder: any depth, no recursion. */
+function readTermIterative(r: Reader, ctx: DecodeContext): Term {
   const stack: Frame[] = [];
   let value: Term;
   for (;;) {
@@ -170,12 +277,11 @@ function readTerm(r: Reader, ctx: DecodeContext): Term {
       case Tag.LARGE_TUPLE_EXT: {
         const arity = tag === Tag.SMALL_TUPLE_EXT ? r.uint8() : r.uint32();
         r.need(arity, tag); // every element takes at least one byte
-        const t = new Tuple();
         if (arity > 0) {
-          stack.push(frame(Open.Tuple, t, arity));
+          stack.push(frame(Open.Tuple, [], arity));
           continue;
         }
-        value = t;
+        value = brandTuple([]);
         break;
       }
       case Tag.NIL_EXT:
@@ -291,7 +397,7 @@ function readTerm(r: Reader, ctx: DecodeContext): Term {
         top.items.push(value);
         if (--top.remaining > 0) break;
         stack.pop();
-        value = top.fun === undefined ? (top.items as Tuple) : makeFun(top.fun, top.items);
+        value = top.fun === undefined ? brandTuple(top.items) : makeFun(top.fun, top.items);
       } else if (top.open === Open.ListElements) {
         top.items.push(value);
         if (--top.remaining === 0) top.open = Open.ListTail;
@@ -336,6 +442,8 @@ function withTail(items: Term[], tail: Term): Term {
 }
 
 const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
+const ATOM_TRUE = Atom.intern('true');
+const ATOM_FALSE = Atom.intern('false');
 
 /** Reads an atom (any of the atom tags, or a cache reference) and interns it. */
 export function readAtom(r: Reader, ctx: DecodeContext): Atom {
@@ -381,7 +489,13 @@ export function readAtom(r: Reader, ctx: DecodeContext): Atom {
   let name: string;
   if (ascii || latin1) {
     if (len > MAX_ATOM_CHARACTERS) r.fail(`atom of ${len} characters exceeds ${MAX_ATOM_CHARACTERS}`, tag, at);
-    name = buf.toString('latin1', start, end);
+    // For the short names atoms usually have, building the string here beats a native call.
+    if (len <= 24) {
+      name = '';
+      for (let i = start; i < end; i++) name += String.fromCharCode(buf[i]);
+    } else {
+      name = buf.toString('latin1', start, end);
+    }
   } else {
     try {
       name = utf8Fatal.decode(buf.subarray(start, end));

@@ -22,7 +22,7 @@ import {
   Pid,
   Port,
   Reference,
-  Tuple,
+  isTuple,
   type Term,
 } from './types.js';
 import { Writer } from './writer.js';
@@ -92,8 +92,91 @@ const LEAVE_SHALLOW = new Leave(undefined);
 /** The `[]` that ends a proper list: not a container, so it needs no depth bookkeeping. */
 const NIL_TAIL = Symbol('nil tail');
 
+/** Past this depth the recursive fast path hands the rest to the iterative writer (which also catches cycles). */
+const MAX_RECURSION = 256;
+
 /** Writes `term` (no version byte) at the writer's position. Used by the distribution layer too. */
 export function writeTerm(w: Writer, term: Term): void {
+  writeFast(w, term, 0);
+}
+
+/**
+ * The recursive fast path for the common shapes (atoms, numbers, binaries, tuples,
+ * lists, maps); anything else, or anything deeper than MAX_RECURSION, goes to the
+ * iterative writer.
+ */
+function writeFast(w: Writer, t: Term, depth: number): void {
+  switch (typeof t) {
+    case 'number':
+      writeNumber(w, t);
+      return;
+    case 'string': {
+      w.uint8(Tag.BINARY_EXT);
+      const at = w.skip(4);
+      w.patchUint32(at, w.utf8(t));
+      return;
+    }
+    case 'boolean':
+      writeAtom(w, t ? ATOM_TRUE : ATOM_FALSE);
+      return;
+    case 'object':
+      break;
+    default:
+      writeIterative(w, t);
+      return;
+  }
+  if (t instanceof Atom) {
+    writeAtom(w, t);
+    return;
+  }
+  if (depth >= MAX_RECURSION) {
+    writeIterative(w, t);
+    return;
+  }
+  if (Array.isArray(t)) {
+    const n = t.length;
+    if (isTuple(t)) {
+      if (n < 256) {
+        w.ensure(2);
+        w.buf[w.pos++] = Tag.SMALL_TUPLE_EXT;
+        w.buf[w.pos++] = n;
+      } else {
+        w.uint8(Tag.LARGE_TUPLE_EXT);
+        w.uint32(n);
+      }
+      for (let i = 0; i < n; i++) writeFast(w, t[i], depth + 1);
+      return;
+    }
+    if (n === 0 || (n <= 0xffff && isByteList(t))) {
+      writeList(w, t, []);
+      return;
+    }
+    w.uint8(Tag.LIST_EXT);
+    w.uint32(n);
+    for (let i = 0; i < n; i++) writeFast(w, t[i], depth + 1);
+    w.uint8(Tag.NIL_EXT);
+    return;
+  }
+  if (t instanceof Uint8Array) {
+    w.uint8(Tag.BINARY_EXT);
+    w.uint32(t.length);
+    w.bytes(t);
+    return;
+  }
+  if (t instanceof Map) {
+    w.uint8(Tag.MAP_EXT);
+    w.uint32(t.size);
+    for (const [k, v] of t) {
+      writeFast(w, k, depth + 1);
+      writeFast(w, v, depth + 1);
+    }
+    return;
+  }
+  writeIterative(w, t);
+}
+
+/** The iterative writer: any depth, detects cycles, handles every term form. */
+function writeIterative(w: Writer, term: unknown): void {
   const stack: unknown[] = [term];
   let depth = 0;
   let deep: Set<object> | undefined;
@@ -197,7 +280,7 @@ export function writeTerm(w: Writer, term: Term): void {
     } else {
       stack.push(LEAVE_SHALLOW);
     }
-    if (t instanceof Tuple) {
+    if (isTuple(t)) {
       const n = t.length;
       if (n < 256) {
         w.uint8(Tag.SMALL_TUPLE_EXT);
