@@ -46,7 +46,7 @@ export interface DnsClusterOptions {
   resolver: Resolver | undefined;
   /** Per-connect timeout in ms. Default: the node's connectTimeout (7000). */
   connectTimeout: number | undefined;
-  /** Connects made at once during a discovery. Default 16. */
+  /** Connects made at once during a discovery. Default 64. */
   maxConcurrentConnects: number;
   /** Disconnect connected nodes with a queried basename that DNS no longer lists. Default false. */
   prune: boolean;
@@ -61,7 +61,7 @@ const DEFAULTS: DnsClusterOptions = {
   logger: defaultLogger,
   resolver: undefined,
   connectTimeout: undefined,
-  maxConcurrentConnects: 16,
+  maxConcurrentConnects: 64,
   prune: false,
   disconnectOnStop: false,
 };
@@ -105,7 +105,7 @@ export class DnsCluster {
     return this.with({ connectTimeout: ms });
   }
 
-  /** Connects made at once during a discovery. Default 16. */
+  /** Connects made at once during a discovery. Default 64. */
   withMaxConcurrentConnects(n: number): DnsCluster {
     return this.with({ maxConcurrentConnects: n });
   }

@@ -99,8 +99,8 @@ function epmdError(t: Target, message: string, cause?: unknown): EpmdError {
 
 /**
  * Connects, sends `request` and reads until `parse` returns a whole answer (it is told
- * when EPMD has closed). Resolves to the answer and the still-open socket, whose
- * listeners have all been removed; rejects with EpmdError and destroys the socket.
+ * when EPMD has closed). Resolves to the answer, the bytes after it and the still-open
+ * socket, none of our listeners left on it; rejects with EpmdError and destroys the socket.
  */
 function exchange<T>(t: Target, request: Buffer, limit: number, parse: (buf: Buffer, ended: boolean) => Parsed<T>): Promise<{ value: T; rest: Buffer; socket: Socket }> {
   return new Promise((resolve, reject) => {
@@ -111,9 +111,11 @@ function exchange<T>(t: Target, request: Buffer, limit: number, parse: (buf: Buf
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      socket.removeAllListeners();
+      // Only ours: net.Socket keeps listeners of its own that must stay.
+      socket.off('connect', onConnect).off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
       if (err !== undefined) {
-        socket.destroy();
+        // Whatever the dying socket still reports has already been reported.
+        socket.on('error', () => undefined).destroy();
         reject(err);
       } else {
         resolve({ value: value as T, rest: acc.bytes, socket });
@@ -130,18 +132,19 @@ function exchange<T>(t: Target, request: Buffer, limit: number, parse: (buf: Buf
       else if (ended) settle(epmdError(t, `closed the connection after ${acc.bytes.length} bytes, before a whole answer`));
     };
     const timer = setTimeout(() => settle(epmdError(t, `no answer within ${t.timeoutMs} ms`)), t.timeoutMs);
-    socket.once('connect', () => socket.write(request));
-    socket.on('data', (chunk: Buffer) => {
+    const onConnect = () => socket.write(request);
+    const onData = (chunk: Buffer) => {
       try {
         acc.push(chunk);
       } catch (err) {
         return settle(epmdError(t, (err as Error).message, err));
       }
       tryParse(false);
-    });
-    socket.once('end', () => tryParse(true));
-    socket.once('error', (err) => settle(epmdError(t, err.message, err)));
-    socket.once('close', () => settle(epmdError(t, 'connection closed before a whole answer')));
+    };
+    const onEnd = () => tryParse(true);
+    const onError = (err: Error) => settle(epmdError(t, err.message, err));
+    const onClose = () => settle(epmdError(t, 'connection closed before a whole answer'));
+    socket.once('connect', onConnect).on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
   });
 }
 
@@ -171,6 +174,8 @@ export async function registerNode(o: RegisterNodeOptions): Promise<EpmdRegistra
     name: o.name,
   });
   const { value, rest, socket } = await exchange(t, request, 64, (buf) => parseAlive2Resp(buf));
+  // A registration socket outlives this call: its errors end up as `closed`, never thrown.
+  socket.on('error', () => undefined);
   if (value.result !== 0) {
     socket.destroy();
     throw epmdError(t, `refused to register ${JSON.stringify(o.name)} (result ${value.result}): the name is taken, or this address may not register`);
@@ -182,7 +187,6 @@ export async function registerNode(o: RegisterNodeOptions): Promise<EpmdRegistra
   }
   // EPMD sends nothing more on this socket; the data listener only keeps it flowing.
   socket.on('data', () => undefined);
-  socket.on('error', () => undefined);
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   return { creation: value.creation, close: () => void socket.destroy(), closed };
 }

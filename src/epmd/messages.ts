@@ -371,7 +371,7 @@ export function parseRequest(buf: Buffer): Parsed<EpmdRequest> {
  * `limit` bytes: a peer that keeps sending gets an EpmdError, not our memory.
  */
 export class ChunkAccumulator {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
 
   constructor(readonly limit: number) {}
 
