@@ -123,6 +123,18 @@ export class CallError extends NessieError {
   }
 }
 
+/**
+ * An rpc into a BEAM node answered `{badrpc, Reason}`: `reason` is that Reason as a
+ * term (`nodedown`, `{'EXIT', {undef, Stack}}`, ...).
+ */
+export class RpcError extends NessieError {
+  readonly reason: unknown;
+  constructor(message: string, reason: unknown) {
+    super(ErrorCode.RPC, message);
+    this.reason = reason;
+  }
+}
+
 /** The node, cluster or process the call was made on has been stopped. */
 export class NotRunningError extends NessieError {
   constructor(message: string) {

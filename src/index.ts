@@ -17,6 +17,7 @@ export {
   InvalidOptionError,
   NotRunningError,
   CallError,
+  RpcError,
 } from './errors.js';
 export { silentLogger, consoleLogger } from './logger.js';
 
@@ -60,6 +61,7 @@ export type { NodeEvents } from './node/node.js';
 export type { ConnectResult } from './node/connections.js';
 export type { Destination } from './node/process.js';
 export type { Matcher } from './node/mailbox.js';
+export type { ExposedFunction } from './node/rpc.js';
 export type { DnsClusterOptions, ClusterLogger, LoggerLevel } from './cluster/dns-cluster.js';
 export type { DiscoveryResult, DiscoveryEvent, NodeConnectError, ClusterNode } from './cluster/handle.js';
 export type { Resolver, ConnectError, ConnectNodeResult, DefaultResolverOptions, ResolverNode } from './cluster/resolver.js';

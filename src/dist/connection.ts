@@ -182,6 +182,8 @@ export class DistConnection {
     this.out.reset();
     if (this.out.buf.length > 4 * 1024 * 1024) this.out.buf = Buffer.allocUnsafe(16 * 1024);
     this.wroteSinceTick = true;
+    // The socket may have taken it all without ever emitting 'drain'.
+    this.onDrain();
   }
 
   private onDrain(): void {

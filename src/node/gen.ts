@@ -26,12 +26,18 @@ export function parseGenCall(message: Term): GenCall | undefined {
   return { from, request: message[2] };
 }
 
-/** Where and what to send to answer a call: the reply message and its destination (a pid or an alias). */
+/**
+ * Where and what to send to answer a call, as gen:reply/2 decides: to the alias of a
+ * `[alias | Alias]` tag, or of a `[[alias | Alias] | _]` tag (OTP 27's multi_call),
+ * else to the caller's pid.
+ */
 export function replyFor(from: Tuple, reply: Term): { to: Pid | Reference; message: Term } {
   const tag = from[1];
   const message = tuple(tag, reply);
-  if (tag instanceof ImproperList && tag.elements.length === 1 && tag.elements[0] === ALIAS && tag.tail instanceof Reference) {
-    return { to: tag.tail, message };
-  }
-  return { to: from[0] as Pid, message };
+  const alias = aliasOf(tag) ?? (tag instanceof ImproperList && tag.elements.length === 1 ? aliasOf(tag.elements[0]) : undefined);
+  return { to: alias ?? (from[0] as Pid), message };
+}
+
+function aliasOf(tag: Term): Reference | undefined {
+  return tag instanceof ImproperList && tag.elements.length === 1 && tag.elements[0] === ALIAS && tag.tail instanceof Reference ? tag.tail : undefined;
 }

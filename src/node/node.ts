@@ -5,16 +5,29 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { CallError, EpmdError, NessieError, NotRunningError, TimeoutError } from '../errors.js';
+import { CallError, EpmdError, NessieError, NotRunningError, RpcError, TimeoutError } from '../errors.js';
+import { DOP, spawnReply } from '../dist/control.js';
 import { LOCAL_DIST_FLAGS, DFLAG_PUBLISHED } from '../dist/flags.js';
 import { registerNode, type EpmdRegistration } from '../epmd/client.js';
 import { EpmdServer } from '../epmd/server.js';
 import { atom, Atom, ImproperList, Pid, Reference, Tuple, tuple, type Term } from '../term/types.js';
 import { Connections, type ConnectResult } from './connections.js';
-import { GEN_CALL, GEN_CAST } from './gen.js';
+import { GEN_CALL, GEN_CAST, parseGenCall, replyFor } from './gen.js';
+import { startGlobal } from './global.js';
 import { startNetKernel } from './net-kernel.js';
 import { resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from './options.js';
 import { Process, type Destination } from './process.js';
+import {
+  badrpcReason,
+  erpcExitReason,
+  ExposedModules,
+  isErpcSpawn,
+  parseRexCall,
+  parseSpawnRequest,
+  rexCall,
+  rexReply,
+  type ExposedFunction,
+} from './rpc.js';
 import { Signals } from './signals.js';
 
 /** Events of a node (like net_kernel:monitor_nodes). `hidden` says which kind of connection it was. */
@@ -25,6 +38,15 @@ export interface NodeEvents {
 
 
 const FRAGMENT_SIZE = 64 * 1024;
+const NOTSUP = atom('notsup');
+const IO_REQUEST = atom('io_request');
+const IO_REPLY = atom('io_reply');
+const OK = atom('ok');
+const FEATURES_REQUEST = atom('features_request');
+const FEATURES_REPLY = atom('features_reply');
+const ERPC = atom('erpc');
+/** SPAWN_REPLY flag: a monitor was set up. */
+const SPAWN_REPLY_MONITOR = 2;
 const DOWN = atom('DOWN');
 const ALIAS = atom('alias');
 
@@ -37,6 +59,7 @@ export class Node extends EventEmitter<NodeEvents> {
   private readonly connections: Connections;
   private readonly signals: Signals;
   private readonly system: Process;
+  private readonly exposed = new ExposedModules();
   private readonly nodeAtom: Atom;
   private refCounter = 0;
   private readonly refSalt: [number, number];
@@ -65,7 +88,10 @@ export class Node extends EventEmitter<NodeEvents> {
       ensureConnected: (peer) => void this.connect(peer),
     });
     this.system = this.signals.spawn();
+    void this.serveSystem();
     startNetKernel(this.signals);
+    if (!o.hidden) startGlobal(this.signals, this.nodeAtom, o.logger);
+    void this.serveRex(this.signals.spawn('rex'));
   }
 
   /**
@@ -207,6 +233,38 @@ export class Node extends EventEmitter<NodeEvents> {
     }
   }
 
+  /**
+   * Answers a `$gen_call` that a TS process received (`From` is the call's second
+   * element), the way gen:reply/2 does: to the caller's alias when it used one.
+   */
+  reply(from: Term, reply: Term): void {
+    if (!(from instanceof Tuple) || from.length !== 2 || !(from[0] instanceof Pid)) throw new TypeError('reply: From must be {Pid, Tag}');
+    const { to, message } = replyFor(from, reply);
+    this.signals.sendReply(this.system, to, message);
+  }
+
+  /**
+   * Makes `functions` callable from BEAM nodes as `rpc:call(Node, module, name, Args)`
+   * and `erpc:call(...)`. Nothing else can be called: other calls get `undef`.
+   */
+  expose(module: string, functions: Record<string, ExposedFunction>): void {
+    this.exposed.expose(module, functions);
+  }
+
+  /**
+   * Calls `module:fn(args...)` on a BEAM node like rpc:call/5 (through its rex server).
+   * @throws RpcError with the `{badrpc, Reason}` reason as a term; TimeoutError after `timeoutMs`.
+   */
+  async rpc(node: string, module: string, fn: string, args: Term[], timeoutMs = 5000): Promise<Term> {
+    const answer = await this.call({ name: 'rex', node }, rexCall(module, fn, args, this.system.pid), timeoutMs).catch((err: unknown) => {
+      if (err instanceof CallError) throw new RpcError(`rpc to ${node} failed: ${String(err.reason)}`, err.reason);
+      throw err;
+    });
+    const reason = badrpcReason(answer);
+    if (reason !== undefined) throw new RpcError(`rpc ${module}:${fn} on ${node} failed`, reason);
+    return answer;
+  }
+
   /** Sends a gen_server cast: `{'$gen_cast', Request}`. */
   cast(dest: Destination, request: Term): boolean {
     return this.send(dest, tuple(GEN_CAST, request));
@@ -230,8 +288,73 @@ export class Node extends EventEmitter<NodeEvents> {
   }
 
   private onControl(peer: string, control: Tuple, payload: Term | undefined): void {
-    if (!this.signals.onControl(peer, control, payload)) {
-      this.o.logger.debug(`ignoring control message ${String(control[0])} from ${peer}`);
+    if (this.signals.onControl(peer, control, payload)) return;
+    if (control[0] === DOP.SPAWN_REQUEST || control[0] === DOP.SPAWN_REQUEST_TT) {
+      void this.onSpawnRequest(peer, control, payload);
+      return;
+    }
+    this.o.logger.debug(`ignoring control message ${String(control[0])} from ${peer}`);
+  }
+
+  /** erpc into exposed functions; every other spawn is refused at once with `notsup`. */
+  private async onSpawnRequest(peer: string, control: Tuple, payload: Term | undefined): Promise<void> {
+    const req = parseSpawnRequest(control, payload);
+    if (req === undefined) return;
+    const conn = this.connections.get(peer);
+    const kind = isErpcSpawn(req);
+    if (kind === undefined || !this.running) {
+      conn?.send(spawnReply(req.reqId, req.from, 0, NOTSUP));
+      return;
+    }
+    // A process stands for the call, so that the caller's monitor, kill and DOWN work as with BEAM's.
+    const p = this.signals.spawn();
+    if (req.monitor) this.signals.watch(p, req.from, req.reqId);
+    conn?.send(spawnReply(req.reqId, req.from, req.monitor ? SPAWN_REPLY_MONITOR : 0, p.pid));
+    const [m, f, a] = kind === 'call' ? req.args.slice(1) : req.args;
+    const outcome = await this.exposed.run(m, f, a);
+    p.exit(kind === 'call' ? erpcExitReason(req.args[0], outcome) : atom('normal'));
+  }
+
+  /** rex: rpc:call's gen_server, for callers that do not use erpc. */
+  private async serveRex(rex: Process): Promise<void> {
+    for (;;) {
+      let message: Term;
+      try {
+        message = await rex.receive();
+      } catch {
+        return;
+      }
+      // rpc's nodes observer asks what we support: erpc, through SPAWN_REQUEST.
+      if (message instanceof Tuple && message.length === 2 && message[0] instanceof Pid && message[1] === FEATURES_REQUEST) {
+        rex.send(message[0], tuple(FEATURES_REPLY, this.nodeAtom, [ERPC]));
+        continue;
+      }
+      const call = parseGenCall(message);
+      const request = call === undefined ? undefined : parseRexCall(call.request);
+      if (call === undefined || request === undefined) continue;
+      void this.exposed.run(request.module, request.fn, request.args).then((outcome) => {
+        const { to, message: reply } = replyFor(call.from, rexReply(outcome));
+        this.signals.sendReply(rex, to, reply);
+      });
+    }
+  }
+
+  /**
+   * The node's own process: the sender of `node.send`, and the group leader of our
+   * rpc calls. It answers io requests (output of remote code we call) and drops
+   * everything else, so nothing piles up in its mailbox.
+   */
+  private async serveSystem(): Promise<void> {
+    for (;;) {
+      let message: Term;
+      try {
+        message = await this.system.receive();
+      } catch {
+        return;
+      }
+      if (message instanceof Tuple && message[0] === IO_REQUEST && message[1] instanceof Pid) {
+        this.system.send(message[1], tuple(IO_REPLY, message[2], OK));
+      }
     }
   }
 

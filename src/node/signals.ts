@@ -293,6 +293,11 @@ export class Signals implements ProcessHost {
     this.aliases.delete(refKey(ref));
   }
 
+  /** Makes `watcher` (usually remote) monitor `p` under `ref`, as if it had sent MONITOR_P. */
+  watch(p: Process, watcher: Pid, ref: Reference): void {
+    this.watchersOf(p).set(refKey(ref), { pid: watcher, ref });
+  }
+
   /** Sends a reply to a pid or to an alias (a reference), as gen:reply/2 does. */
   sendReply(from: Process, to: Pid | Reference, message: Term): void {
     if (to instanceof Pid) {

@@ -68,10 +68,11 @@ process.once('exit', () => {
 });
 
 // The REPL: reads one expression per line (hex-encoded, so any text fits on a line),
-// evaluates it, and prints the result between markers, so logger output can't be
-// mistaken for a result.
+// evaluates it with fresh bindings (a variable bound by one test step must not make
+// the next one's patterns fail), and prints the result between markers, so logger
+// output can't be mistaken for a result.
 const REPL = `
-Loop = fun L(B) ->
+Loop = fun L() ->
   case io:get_line(standard_io, "") of
     eof -> halt(0);
     Line ->
@@ -79,17 +80,16 @@ Loop = fun L(B) ->
       Out = try
               {ok, Toks, _} = erl_scan:string(Src),
               {ok, Exprs} = erl_parse:parse_exprs(Toks),
-              {value, V, B2} = erl_eval:exprs(Exprs, B),
-              put(bindings, B2),
+              {value, V, _} = erl_eval:exprs(Exprs, erl_eval:new_bindings()),
               ["OK ", io_lib:format("~0tp", [V])]
             catch C:R -> ["ERR ", io_lib:format("~0tp:~0tp", [C, R])]
             end,
       io:put_chars(["\\n<<<", binary:encode_hex(unicode:characters_to_binary(Out)), ">>>\\n"]),
-      L(case get(bindings) of undefined -> B; Bs -> Bs end)
+      L()
   end
 end,
 io:put_chars("\\n<<<READY>>>\\n"),
-Loop(erl_eval:new_bindings()).`;
+Loop().`;
 
 export class ErlPeer {
   private out = '';
