@@ -1,0 +1,16 @@
+// The public surface is deliberate: any change to index.ts's exports must update this list.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as api from '../src/index.js';
+
+const EXPECTED = [
+  'Atom', 'BitBinary', 'CallError', 'ConnectionClosedError', 'DecodeError', 'DistProtocolError', 'DnsCluster',
+  'DnsClusterHandle', 'DnsQuery', 'EncodeError', 'EpmdError', 'EpmdServer', 'ErrorCode', 'ExternalFun', 'Float', 'Fun',
+  'HandshakeError', 'ImproperList', 'InvalidOptionError', 'LocalTerm', 'NessieError', 'Node', 'NotRunningError', 'Pid',
+  'Port', 'Process', 'Reference', 'RpcError', 'TimeoutError', 'Tuple', 'atom', 'consoleLogger', 'decode', 'defaultLogger',
+  'defaultResolver', 'discoverNodes', 'encode', 'float', 'hasRan', 'isTuple', 'silentLogger', 'startSpec', 'stop', 'tuple',
+];
+
+test('index.ts exports exactly the reviewed names', () => {
+  assert.deepEqual(Object.keys(api).sort(), [...EXPECTED].sort());
+});
