@@ -1,0 +1,45 @@
+// The receive side of the distribution header: atom cache entries and references,
+// long atoms, and fragment reassembly with its limits.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DistProtocolError } from '../../src/errors.js';
+import { AtomCache, fragmentHeader, readFragmentIds } from '../../src/dist/dist-header.js';
+import { FragmentAssembler } from '../../src/dist/fragments.js';
+import { atom } from '../../src/term/types.js';
+
+test('new cache entries, then references to them in a later header', () => {
+  const cache = new AtomCache();
+  // 2 refs | flags: ref0 new seg 1 (0b1001), ref1 new seg 0 (0b1000) -> byte 0x89; LongAtoms=0 in byte 1
+  const first = Buffer.from([2, 0x89, 0x00, 5, 2, 0x6f, 0x6b, 7, 3, 0x66, 0x6f, 0x6f]);
+  const r1 = cache.readRefs(first, 0, 'p');
+  assert.deepEqual(r1.refs, [atom('ok'), atom('foo')]);
+  assert.equal(r1.offset, first.length);
+  // 1 ref, old entry, segment 1 index 5 -> 'ok'
+  const second = Buffer.from([1, 0x01, 5]);
+  assert.deepEqual(cache.readRefs(second, 0, 'p').refs, [atom('ok')]);
+  assert.throws(() => cache.readRefs(Buffer.from([1, 0x02, 9]), 0, 'p'), /empty entry/);
+});
+
+test('long atoms use 2-byte lengths', () => {
+  const cache = new AtomCache();
+  // 1 ref: flags half-byte 0b1000 (new, seg 0); LongAtoms flag in the next half-byte (high nibble) = 1 -> 0x18
+  const buf = Buffer.from([1, 0x18, 3, 0, 2, 0x68, 0x69]);
+  assert.deepEqual(cache.readRefs(buf, 0, 'p').refs, [atom('hi')]);
+});
+
+test('truncated headers are protocol errors', () => {
+  assert.throws(() => new AtomCache().readRefs(Buffer.from([3, 0x88]), 0, 'p'), DistProtocolError);
+});
+
+test('fragments reassemble in order and respect the limits', () => {
+  const f = new FragmentAssembler({ maxMessageSize: 10, maxOpenSequences: 1 }, 'p');
+  assert.equal(f.start(1n, 3n, [], Buffer.from('ab')), undefined);
+  assert.equal(f.continue(1n, 2n, Buffer.from('cd')), undefined);
+  assert.deepEqual(f.continue(1n, 1n, Buffer.from('ef'))?.bytes, Buffer.from('abcdef'));
+  assert.throws(() => f.continue(9n, 1n, Buffer.from('x')), /unknown sequence/);
+  f.start(2n, 2n, [], Buffer.from('12'));
+  assert.throws(() => f.start(3n, 2n, [], Buffer.from('x')), /open/);
+  assert.throws(() => f.continue(2n, 1n, Buffer.alloc(9)), /exceeds/);
+  const h = fragmentHeader(true, 7n, 3n);
+  assert.deepEqual(readFragmentIds(h, 2, 'p'), { sequenceId: 7n, fragmentId: 3n, offset: 18 });
+});

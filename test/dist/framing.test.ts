@@ -1,0 +1,51 @@
+// Framers fed whole, byte by byte, and split at random points, with sentinel frames.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { DistProtocolError } from '../../src/errors.js';
+import { frame2, frame4, HandshakeReader, PacketFramer, TICK } from '../../src/dist/framing.js';
+
+function feed(bytes: Buffer, cuts: number[]): { frames: string[]; ticks: number } {
+  const frames: string[] = [];
+  let ticks = 0;
+  const f = new PacketFramer({ maxFrameSize: 1 << 20, onFrame: (b) => frames.push(b.toString('hex')), onTick: () => ticks++ });
+  let at = 0;
+  for (const cut of [...cuts.filter((c) => c > 0 && c < bytes.length)].sort((a, b) => a - b)) {
+    f.push(bytes.subarray(at, cut));
+    at = cut;
+  }
+  f.push(bytes.subarray(at));
+  return { frames, ticks };
+}
+
+const stream = Buffer.concat([frame4(Buffer.from('first')), TICK, frame4(Buffer.alloc(300, 1)), TICK, frame4(Buffer.from([0xde, 0xad]))]);
+const expected = ['first', Buffer.alloc(300, 1).toString('latin1'), '\xde\xad'].map((s) => Buffer.from(s, 'latin1').toString('hex'));
+
+test('4-byte packets: whole, byte by byte, random splits; ticks counted', () => {
+  assert.deepEqual(feed(stream, []), { frames: expected, ticks: 2 });
+  assert.deepEqual(feed(stream, Array.from({ length: stream.length }, (_, i) => i)), { frames: expected, ticks: 2 });
+  fc.assert(fc.property(fc.array(fc.nat(stream.length), { maxLength: 20 }), (cuts) => {
+    assert.deepEqual(feed(stream, cuts), { frames: expected, ticks: 2 });
+  }), { numRuns: 500 });
+});
+
+test('an oversized length is refused before anything is buffered for it', () => {
+  const f = new PacketFramer({ maxFrameSize: 100, onFrame: () => assert.fail('no frame') });
+  assert.throws(() => f.push(Buffer.from([0, 0, 0, 101])), DistProtocolError);
+  const g = new PacketFramer({ maxFrameSize: 100, onFrame: () => undefined });
+  assert.throws(() => g.push(Buffer.from([0xff, 0xff, 0xff, 0xff])), /exceeds/);
+});
+
+test('the handshake reader stops at each message and hands back the rest untouched', () => {
+  const packet = frame4(Buffer.from('after the handshake'));
+  const r = new HandshakeReader(64);
+  const bytes = Buffer.concat([frame2(Buffer.from('a1')), frame2(Buffer.from('b2')), packet]);
+  for (let i = 0; i < bytes.length; i++) r.append(bytes.subarray(i, i + 1));
+  assert.equal(r.shift()?.toString(), 'a1');
+  assert.equal(r.shift()?.toString(), 'b2');
+  // The first connected packet arrived with the last handshake message: it must survive.
+  assert.deepEqual(r.rest(), packet);
+  const big = new HandshakeReader(10);
+  big.append(Buffer.from([0, 11]));
+  assert.throws(() => big.shift(), DistProtocolError);
+});

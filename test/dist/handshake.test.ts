@@ -1,0 +1,118 @@
+// Handshake messages in golden bytes, the digest, and both state machines over a real
+// loopback socket pair: success, wrong cookie both ways, refusal, stall, garbage.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, connect, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { HandshakeError } from '../../src/errors.js';
+import { acceptHandshake } from '../../src/dist/acceptor.js';
+import { DFLAG_PUBLISHED, DFLAGS_MANDATORY_OTP25, LOCAL_DIST_FLAGS } from '../../src/dist/flags.js';
+import {
+  composeChallenge, composeSendName, digestsEqual, genChallenge, genDigest, parseChallenge, parseChallengeReply,
+  parseComplement, parseSendName, resolveSimultaneous,
+} from '../../src/dist/handshake.js';
+import { initiateHandshake } from '../../src/dist/initiator.js';
+
+test('send_name: new N form in golden bytes, and the old n form from OTP 23/24', () => {
+  const b = composeSendName(0x1_0000_0005n, 7, 'a@h');
+  assert.deepEqual([...b], [
+    0x4e,                         // 'N'
+    0, 0, 0, 1, 0, 0, 0, 5,       // Flags (8 bytes)
+    0, 0, 0, 7,                   // Creation
+    0, 3,                         // Nlen
+    0x61, 0x40, 0x68,             // "a@h"
+  ]);
+  assert.deepEqual(parseSendName(b), { form: 'N', flags: 0x1_0000_0005n, creation: 7, name: 'a@h' });
+  const old = Buffer.from([0x6e, 0, 5, 0, 0x10, 0, 0, 0x61, 0x40, 0x68]); // 'n' | version 5 | flags | name
+  assert.deepEqual(parseSendName(old), { form: 'n', flags: 0x100000n, creation: undefined, name: 'a@h' });
+  assert.throws(() => parseSendName(Buffer.from([0x4e, 1, 2])), HandshakeError);
+  assert.throws(() => parseSendName(Buffer.from([0x78])), /unexpected tag/);
+});
+
+test('challenge round-trips; complement and reply are checked strictly', () => {
+  const c = { flags: LOCAL_DIST_FLAGS, challenge: 0xdeadbeef, creation: 42, name: 'n@1.2.3.4' };
+  assert.deepEqual(parseChallenge(composeChallenge(c)), c);
+  assert.deepEqual(parseComplement(Buffer.from([0x63, 0, 0, 0, 4, 0, 0, 0, 9])), { flagsHigh: 4n << 32n, creation: 9 });
+  assert.throws(() => parseChallengeReply(Buffer.alloc(20)), HandshakeError);
+});
+
+test('digest is MD5(cookie ++ decimal challenge); comparison is exact', () => {
+    // erl: binary:encode_hex(erlang:md5(["cookie", integer_to_list(4294967295)])) on OTP 25
+  assert.equal(genDigest(0xffffffff, 'cookie').toString('hex').toUpperCase(), 'DE56FF9D11B071905BCE597A85D67F4F');
+  const d = genDigest(1, 'x');
+  assert.ok(digestsEqual(d, genDigest(1, 'x')));
+  assert.ok(!digestsEqual(d, genDigest(2, 'x')));
+  assert.ok(!digestsEqual(d, d.subarray(0, 15)));
+  const seen = new Set(Array.from({ length: 100 }, genChallenge));
+  assert.ok(seen.size > 95, 'challenges are random');
+});
+
+test('simultaneous connects: the greater name keeps its own attempt', () => {
+  assert.equal(resolveSimultaneous('b@h', 'a@h'), 'nok');
+  assert.equal(resolveSimultaneous('a@h', 'b@h'), 'ok_simultaneous');
+});
+
+async function socketPair(): Promise<[Socket, Socket, () => void]> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  const accepted = once(server, 'connection');
+  const client = connect(port, '127.0.0.1');
+  await once(client, 'connect');
+  const [sock] = (await accepted) as [Socket];
+  return [client, sock, () => server.close()];
+}
+
+const base = { localFlags: LOCAL_DIST_FLAGS, creation: 5, timeoutMs: 2000 };
+
+test('initiator and acceptor agree over a real socket, and hand over bytes that follow', async () => {
+  const [a, b, close] = await socketPair();
+  const accepted = acceptHandshake(b, { ...base, localName: 'b@127.0.0.1', cookie: 'c', onPeerName: () => 'ok' });
+  const initiated = await initiateHandshake(a, { ...base, localName: 'a@127.0.0.1', peerName: 'b@127.0.0.1', cookie: 'c' });
+  a.write(Buffer.from([0, 0, 0, 0])); // a tick right after: it must reach the connection, not the handshake
+  const acc = await accepted;
+  assert.equal(initiated.peerName, 'b@127.0.0.1');
+  assert.equal(acc.peerName, 'a@127.0.0.1');
+  assert.equal(acc.peerCreation, 5);
+  assert.equal(acc.peerFlags & DFLAGS_MANDATORY_OTP25, DFLAGS_MANDATORY_OTP25);
+  assert.ok((initiated.peerFlags & DFLAG_PUBLISHED) !== 0n);
+  a.destroy();
+  b.destroy();
+  close();
+});
+
+test('a wrong cookie fails on both sides', async () => {
+  const [a, b, close] = await socketPair();
+  // Both promises are settled together: each side fails on its own.
+  const [accepted, initiated] = await Promise.allSettled([
+    acceptHandshake(b, { ...base, localName: 'b@127.0.0.1', cookie: 'one', onPeerName: () => 'ok' }),
+    initiateHandshake(a, { ...base, localName: 'a@127.0.0.1', peerName: 'b@127.0.0.1', cookie: 'two' }),
+  ]);
+  assert.ok(accepted.status === 'rejected' && accepted.reason instanceof HandshakeError && /cookies differ/.test(accepted.reason.message));
+  assert.ok(!String(accepted.status === 'rejected' && accepted.reason.message).includes('one'), 'the cookie is not in the error');
+  assert.ok(initiated.status === 'rejected' && initiated.reason instanceof HandshakeError);
+  close();
+});
+
+test('nok is a refusal; a stalled handshake is cut; garbage fails that socket only', async () => {
+  const [a, b, close] = await socketPair();
+  const [refused, refusedBy] = await Promise.allSettled([
+    acceptHandshake(b, { ...base, localName: 'b@127.0.0.1', cookie: 'c', onPeerName: () => 'nok' }),
+    initiateHandshake(a, { ...base, localName: 'a@127.0.0.1', peerName: 'b@127.0.0.1', cookie: 'c' }),
+  ]);
+  assert.ok(refused.status === 'rejected' && refused.reason instanceof HandshakeError);
+  assert.ok(refusedBy.status === 'rejected' && /nok/.test(refusedBy.reason.message));
+  const [c, d, close2] = await socketPair();
+  const t0 = Date.now();
+  await assert.rejects(acceptHandshake(d, { ...base, timeoutMs: 200, localName: 'b@127.0.0.1', cookie: 'c', onPeerName: () => 'ok' }), /within 200 ms/);
+  assert.ok(Date.now() - t0 < 1500);
+  c.destroy();
+  const [e, f, close3] = await socketPair();
+  const garbage = acceptHandshake(f, { ...base, localName: 'b@127.0.0.1', cookie: 'c', onPeerName: () => 'ok' });
+  e.write(Buffer.from([0, 3, 1, 2, 3]));
+  await assert.rejects(garbage, HandshakeError);
+  e.destroy();
+  close();
+  close2();
+  close3();
+});
