@@ -39,8 +39,10 @@ export interface ResolverNode {
 export interface DefaultResolverOptions {
   /** DNS servers to ask (`'127.0.0.1:5354'`, `'[::1]:53'`). Default: the system's. */
   servers?: string[];
-  /** Domains tried after a name that has no answer of its own and no dot at its end. Default: `search` of /etc/resolv.conf. */
+  /** Search domains for names that do not end in a dot. Default: `search` of /etc/resolv.conf. */
   searchDomains?: string[];
+  /** Names with fewer dots than this try the search domains first (resolv.conf `ndots`; Kubernetes sets 5). Default: resolv.conf's, else 1. */
+  ndots?: number;
   /** Per-query timeout in ms. Default 5000. */
   timeoutMs?: number;
 }
@@ -54,7 +56,9 @@ export interface DefaultResolverOptions {
 export function defaultResolver(node: ResolverNode, options: DefaultResolverOptions = {}): Resolver {
   const dns = new DnsResolver({ timeout: options.timeoutMs ?? 5000, tries: 2 });
   if (options.servers !== undefined) dns.setServers(options.servers);
-  const search = options.searchDomains ?? systemSearchDomains();
+  const conf = systemResolvConf();
+  const search = options.searchDomains ?? conf.search;
+  const ndots = options.ndots ?? conf.ndots;
   return {
     basename: basenameOf,
     async connectNode(name) {
@@ -62,19 +66,37 @@ export function defaultResolver(node: ResolverNode, options: DefaultResolverOpti
       return result.ok ? { ok: true, node: name } : { ok: false, error: { type: 'FailedToConnect', reason: result.error } };
     },
     listNodes: () => node.nodes(),
-    lookup: (query) => lookupWithSearch(dns, query, search),
+    lookup: (query) => lookupWithSearch(dns, query, search, ndots),
     disconnectNode: (name) => node.disconnect(name),
   };
 }
 
-async function lookupWithSearch(dns: DnsResolver, query: string, search: string[]): Promise<string[]> {
+/**
+ * Tries the candidates the system resolver would, in its order: a name with fewer
+ * dots than `ndots` goes through the search domains first, then as it is; other
+ * names the other way round; a name ending in a dot only as it is. The first
+ * candidate with addresses wins. If none has any and one of them failed (timeout,
+ * SERVFAIL, refused), that failure is raised so the cluster logs it.
+ */
+async function lookupWithSearch(dns: DnsResolver, query: string, search: string[], ndots: number): Promise<string[]> {
   if (isIP(query) !== 0) return [query];
-  const first = await lookupName(dns, query);
-  if (first.length > 0 || query.endsWith('.') || search.length === 0) return first;
-  for (const domain of search) {
-    const found = await lookupName(dns, `${query}.${domain}`);
-    if (found.length > 0) return found;
+  let candidates: string[];
+  if (query.endsWith('.')) candidates = [query.slice(0, -1)];
+  else {
+    const searched = search.map((d) => `${query}.${d}`);
+    const dots = query.split('.').length - 1;
+    candidates = dots < ndots ? [...searched, query] : [query, ...searched];
   }
+  let failure: unknown;
+  for (const name of candidates) {
+    try {
+      const found = await lookupName(dns, name);
+      if (found.length > 0) return found;
+    } catch (err) {
+      failure ??= err;
+    }
+  }
+  if (failure !== undefined) throw failure;
   return [];
 }
 
@@ -109,12 +131,15 @@ function unique(xs: string[]): string[] {
   return [...new Set(xs)];
 }
 
-function systemSearchDomains(): string[] {
+function systemResolvConf(): { search: string[]; ndots: number } {
+  let text = '';
   try {
-    const conf = readFileSync('/etc/resolv.conf', 'utf8');
-    const line = conf.split('\n').reverse().find((l) => /^\s*(search|domain)\s/.test(l));
-    return line === undefined ? [] : line.trim().split(/\s+/).slice(1);
+    text = readFileSync('/etc/resolv.conf', 'utf8');
   } catch {
-    return [];
+    // no resolv.conf: no search domains
   }
+  const lines = text.split('\n');
+  const searchLine = [...lines].reverse().find((l) => /^\s*(search|domain)\s/.test(l));
+  const ndots = /\bndots:(\d+)/.exec(lines.filter((l) => /^\s*options\s/.test(l)).join(' '));
+  return { search: searchLine === undefined ? [] : searchLine.trim().split(/\s+/).slice(1), ndots: ndots === null ? 1 : Number(ndots[1]) };
 }

@@ -17,6 +17,7 @@ export class Dnsmasq {
     private child: ChildProcess | undefined,
     readonly port: number,
     private readonly dir: string,
+    private readonly extraArgs: string[],
   ) {}
 
   /** `127.0.0.1:port`, for `defaultResolver`'s `servers`. */
@@ -24,10 +25,11 @@ export class Dnsmasq {
     return `127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<Dnsmasq> {
+  /** `extraArgs`: more dnsmasq options, e.g. `--srv-host=...` and `--host-record=...` for SRV records. */
+  static async start(extraArgs: string[] = []): Promise<Dnsmasq> {
     const dir = mkdtempSync(join(tmpdir(), 'nessie-dns-'));
     const port = await freeSharedPort(['127.0.0.1']);
-    const d = new Dnsmasq(undefined, port, dir);
+    const d = new Dnsmasq(undefined, port, dir, extraArgs);
     await d.spawn();
     return d;
   }
@@ -71,6 +73,7 @@ export class Dnsmasq {
     const child = spawn('dnsmasq', [
       '--no-daemon', `--port=${this.port}`, '--listen-address=127.0.0.1', '--bind-interfaces',
       '--no-resolv', '--no-hosts', `--hostsdir=${this.dir}`, '--local=/test/', '--local-ttl=0', '--user=root', '--pid-file=',
+      ...this.extraArgs,
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr?.on('data', (d) => (err += d));
