@@ -9,7 +9,7 @@
 import { EventEmitter } from 'node:events';
 import { InvalidOptionError, NotRunningError, TimeoutError } from '../errors.js';
 import type { Process } from '../node/process.js';
-import { atom, type Term } from '../term/types.js';
+import { atom } from '../term/types.js';
 import type { DnsClusterOptions } from './dns-cluster.js';
 import type { ConnectError, Resolver, ResolverNode } from './resolver.js';
 
@@ -130,16 +130,10 @@ export class DnsClusterHandle extends EventEmitter<{ discovery: [DiscoveryEvent]
   }
 
   /** BEAM processes can trigger a round too: `{nessie_cluster, Node} ! discover`. */
-  private async serve(): Promise<void> {
-    for (;;) {
-      let message: Term;
-      try {
-        message = await this.process.receive();
-      } catch {
-        return;
-      }
+  private serve(): Promise<void> {
+    return this.process.serve((message) => {
       if (message === DISCOVER && !this.stopped) void this.requestRound().catch(() => undefined);
-    }
+    });
   }
 
   private requestRound(): Promise<DiscoveryResult> {

@@ -30,33 +30,24 @@ const ANSWERS = new Map<Atom, Term>([
 /** Starts `global_name_server` on a visible node; it lives until the node stops. */
 export function startGlobal(signals: Signals, self: Atom, logger: Logger): void {
   const p = signals.spawn('global_name_server');
-  const loop = async () => {
-    for (;;) {
-      let message: Term;
-      try {
-        message = await p.receive();
-      } catch {
-        return; // the node stopped
+  void p.serve((message) => {
+    if (message instanceof Tuple && message[0] === GEN_CAST) {
+      const cast = message[1];
+      if (cast instanceof Tuple && cast[0] === INIT_CONNECT && cast[2] instanceof Atom) {
+        p.send({ name: 'global_name_server', node: cast[2].name }, tuple(GEN_CAST, tuple(IN_SYNC, self, true)));
       }
-      if (message instanceof Tuple && message[0] === GEN_CAST) {
-        const cast = message[1];
-        if (cast instanceof Tuple && cast[0] === INIT_CONNECT && cast[2] instanceof Atom) {
-          p.send({ name: 'global_name_server', node: cast[2].name }, tuple(GEN_CAST, tuple(IN_SYNC, self, true)));
-        }
-        continue;
-      }
-      const call = parseGenCall(message);
-      if (call === undefined) continue;
-      const kind = call.request instanceof Tuple ? call.request[0] : call.request;
-      const answer = kind instanceof Atom ? ANSWERS.get(kind) : undefined;
-      if (answer === undefined) {
-        // global's own catch-all does not reply either.
-        logger.debug(`global_name_server: unexpected call ${String(kind)}`);
-        continue;
-      }
-      const { to, message: reply } = replyFor(call.from, answer);
-      signals.sendReply(p, to, reply);
+      return;
     }
-  };
-  void loop();
+    const call = parseGenCall(message);
+    if (call === undefined) return;
+    const kind = call.request instanceof Tuple ? call.request[0] : call.request;
+    const answer = kind instanceof Atom ? ANSWERS.get(kind) : undefined;
+    if (answer === undefined) {
+      // global's own catch-all does not reply either.
+      logger.debug(`global_name_server: unexpected call ${String(kind)}`);
+      return;
+    }
+    const { to, message: reply } = replyFor(call.from, answer);
+    signals.sendReply(p, to, reply);
+  });
 }

@@ -3,7 +3,7 @@
  * gen_server call `{is_auth, Node}` to `{net_kernel, Node}` that must answer `yes`
  * (net_kernel.erl handle_call). Without it every ping from BEAM to us says pang.
  */
-import { atom, Tuple, type Term } from '../term/types.js';
+import { atom, Tuple } from '../term/types.js';
 import { parseGenCall, replyFor } from './gen.js';
 import type { Signals } from './signals.js';
 
@@ -14,20 +14,11 @@ const NOT_SUPPORTED = atom('not_supported');
 /** Starts the `net_kernel` process on the node; it lives until the node stops. */
 export function startNetKernel(signals: Signals): void {
   const p = signals.spawn('net_kernel');
-  const loop = async () => {
-    for (;;) {
-      let message: Term;
-      try {
-        message = await p.receive();
-      } catch {
-        return; // the node stopped
-      }
-      const call = parseGenCall(message);
-      if (call === undefined) continue;
-      const isAuth = call.request instanceof Tuple && call.request[0] === IS_AUTH;
-      const { to, message: reply } = replyFor(call.from, isAuth ? YES : NOT_SUPPORTED);
-      signals.sendReply(p, to, reply);
-    }
-  };
-  void loop();
+  void p.serve((message) => {
+    const call = parseGenCall(message);
+    if (call === undefined) return;
+    const isAuth = call.request instanceof Tuple && call.request[0] === IS_AUTH;
+    const { to, message: reply } = replyFor(call.from, isAuth ? YES : NOT_SUPPORTED);
+    signals.sendReply(p, to, reply);
+  });
 }

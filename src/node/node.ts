@@ -316,27 +316,21 @@ export class Node extends EventEmitter<NodeEvents> {
   }
 
   /** rex: rpc:call's gen_server, for callers that do not use erpc. */
-  private async serveRex(rex: Process): Promise<void> {
-    for (;;) {
-      let message: Term;
-      try {
-        message = await rex.receive();
-      } catch {
-        return;
-      }
+  private serveRex(rex: Process): Promise<void> {
+    return rex.serve((message) => {
       // rpc's nodes observer asks what we support: erpc, through SPAWN_REQUEST.
       if (message instanceof Tuple && message.length === 2 && message[0] instanceof Pid && message[1] === FEATURES_REQUEST) {
         rex.send(message[0], tuple(FEATURES_REPLY, this.nodeAtom, [ERPC]));
-        continue;
+        return;
       }
       const call = parseGenCall(message);
       const request = call === undefined ? undefined : parseRexCall(call.request);
-      if (call === undefined || request === undefined) continue;
+      if (call === undefined || request === undefined) return;
       void this.exposed.run(request.module, request.fn, request.args).then((outcome) => {
         const { to, message: reply } = replyFor(call.from, rexReply(outcome));
         this.signals.sendReply(rex, to, reply);
       });
-    }
+    });
   }
 
   /**
@@ -344,18 +338,12 @@ export class Node extends EventEmitter<NodeEvents> {
    * rpc calls. It answers io requests (output of remote code we call) and drops
    * everything else, so nothing piles up in its mailbox.
    */
-  private async serveSystem(): Promise<void> {
-    for (;;) {
-      let message: Term;
-      try {
-        message = await this.system.receive();
-      } catch {
-        return;
-      }
+  private serveSystem(): Promise<void> {
+    return this.system.serve((message) => {
       if (message instanceof Tuple && message[0] === IO_REQUEST && message[1] instanceof Pid) {
         this.system.send(message[1], tuple(IO_REPLY, message[2], OK));
       }
-    }
+    });
   }
 
   private onDown(peer: string, hidden: boolean, reason: NessieError | undefined): void {

@@ -93,6 +93,28 @@ export class Process {
     this.host.exited(this, reason);
   }
 
+  /**
+   * Handles every message with `handler`, one at a time, until the process exits
+   * (the usual receive loop of a server process). Resolves when it has exited. A
+   * handler that throws skips that message: a server must not die of one bad input
+   * a remote node sent.
+   */
+  async serve(handler: (message: Term) => void, onError?: (err: unknown) => void): Promise<void> {
+    for (;;) {
+      let message: Term;
+      try {
+        message = await this.mailbox.receive();
+      } catch {
+        return; // exited
+      }
+      try {
+        handler(message);
+      } catch (err) {
+        onError?.(err);
+      }
+    }
+  }
+
   /** @internal the node delivers messages here */
   deliver(message: Term): void {
     this.mailbox.deliver(message);

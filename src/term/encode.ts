@@ -136,14 +136,7 @@ function writeFast(w: Writer, t: Term, depth: number): void {
   if (Array.isArray(t)) {
     const n = t.length;
     if (isTuple(t)) {
-      if (n < 256) {
-        w.ensure(2);
-        w.buf[w.pos++] = Tag.SMALL_TUPLE_EXT;
-        w.buf[w.pos++] = n;
-      } else {
-        w.uint8(Tag.LARGE_TUPLE_EXT);
-        w.uint32(n);
-      }
+      writeTupleHeader(w, n);
       for (let i = 0; i < n; i++) writeFast(w, t[i], depth + 1);
       return;
     }
@@ -158,9 +151,7 @@ function writeFast(w: Writer, t: Term, depth: number): void {
     return;
   }
   if (t instanceof Uint8Array) {
-    w.uint8(Tag.BINARY_EXT);
-    w.uint32(t.length);
-    w.bytes(t);
+    writeBinary(w, t);
     return;
   }
   if (t instanceof Map) {
@@ -222,9 +213,7 @@ function writeIterative(w: Writer, term: unknown): void {
       continue;
     }
     if (t instanceof Uint8Array) {
-      w.uint8(Tag.BINARY_EXT);
-      w.uint32(t.length);
-      w.bytes(t);
+      writeBinary(w, t);
       continue;
     }
     if (t instanceof Float) {
@@ -281,15 +270,8 @@ function writeIterative(w: Writer, term: unknown): void {
       stack.push(LEAVE_SHALLOW);
     }
     if (isTuple(t)) {
-      const n = t.length;
-      if (n < 256) {
-        w.uint8(Tag.SMALL_TUPLE_EXT);
-        w.uint8(n);
-      } else {
-        w.uint8(Tag.LARGE_TUPLE_EXT);
-        w.uint32(n);
-      }
-      for (let i = n - 1; i >= 0; i--) stack.push(t[i]);
+      writeTupleHeader(w, t.length);
+      for (let i = t.length - 1; i >= 0; i--) stack.push(t[i]);
     } else if (Array.isArray(t)) {
       writeList(w, t, stack);
     } else if (t instanceof Map) {
@@ -317,6 +299,23 @@ function writeIterative(w: Writer, term: unknown): void {
       throw new EncodeError(`${(t as object).constructor?.name ?? 'object'} has no Erlang term form`);
     }
   }
+}
+
+function writeTupleHeader(w: Writer, arity: number): void {
+  if (arity < 256) {
+    w.ensure(2);
+    w.buf[w.pos++] = Tag.SMALL_TUPLE_EXT;
+    w.buf[w.pos++] = arity;
+  } else {
+    w.uint8(Tag.LARGE_TUPLE_EXT);
+    w.uint32(arity);
+  }
+}
+
+function writeBinary(w: Writer, b: Uint8Array): void {
+  w.uint8(Tag.BINARY_EXT);
+  w.uint32(b.length);
+  w.bytes(b);
 }
 
 function isPlainObject(v: object): boolean {
