@@ -110,12 +110,9 @@ function writeFast(w: Writer, t: Term, depth: number): void {
     case 'number':
       writeNumber(w, t);
       return;
-    case 'string': {
-      w.uint8(Tag.BINARY_EXT);
-      const at = w.skip(4);
-      w.patchUint32(at, w.utf8(t));
+    case 'string':
+      writeString(w, t);
       return;
-    }
     case 'boolean':
       writeAtom(w, t ? ATOM_TRUE : ATOM_FALSE);
       return;
@@ -190,12 +187,9 @@ function writeIterative(w: Writer, term: unknown): void {
       case 'number':
         writeNumber(w, t);
         continue;
-      case 'string': {
-        w.uint8(Tag.BINARY_EXT);
-        const at = w.skip(4);
-        w.patchUint32(at, w.utf8(t));
+      case 'string':
+        writeString(w, t);
         continue;
-      }
       case 'boolean':
         writeAtom(w, t ? ATOM_TRUE : ATOM_FALSE);
         continue;
@@ -370,26 +364,50 @@ function writeFunHead(w: Writer, f: Fun, stack: unknown[]): void {
 
 /** Writes an atom as SMALL_ATOM_UTF8_EXT or ATOM_UTF8_EXT, the forms OTP 26+ use. */
 export function writeAtom(w: Writer, a: Atom): void {
-  let bytes = encodedAtoms.get(a);
+  // The whole encoding (tag, length, name) is kept on the atom, so an atom is one copy.
+  let bytes = a.encoded;
   if (bytes === undefined) {
-    bytes = Buffer.from(a.name, 'utf8');
+    const name = Buffer.from(a.name, 'utf8');
     let chars = 0;
     for (const _ of a.name) chars++;
     if (chars > MAX_ATOM_CHARACTERS) throw new EncodeError(`atom of ${chars} characters exceeds ${MAX_ATOM_CHARACTERS}`);
-    encodedAtoms.set(a, bytes);
+    bytes = name.length < 256
+      ? Buffer.concat([Buffer.from([Tag.SMALL_ATOM_UTF8_EXT, name.length]), name])
+      : Buffer.concat([Buffer.from([Tag.ATOM_UTF8_EXT, name.length >> 8, name.length & 0xff]), name]);
+    a.encoded = bytes;
   }
-  if (bytes.length < 256) {
-    w.ensure(2 + bytes.length);
-    w.buf[w.pos++] = Tag.SMALL_ATOM_UTF8_EXT;
-    w.buf[w.pos++] = bytes.length;
-  } else {
-    w.uint8(Tag.ATOM_UTF8_EXT);
-    w.uint16(bytes.length);
-  }
-  w.bytes(bytes);
+  const n = bytes.length;
+  w.ensure(n);
+  const buf = w.buf;
+  const at = w.pos;
+  for (let i = 0; i < n; i++) buf[at + i] = bytes[i];
+  w.pos = at + n;
 }
-// Keyed weakly, so a cached encoding dies with its atom.
-const encodedAtoms = new WeakMap<Atom, Buffer>();
+
+/** A JS string as a UTF-8 binary; short ASCII strings are copied by hand, which beats the native call. */
+function writeString(w: Writer, s: string): void {
+  const n = s.length;
+  if (n <= 64) {
+    w.ensure(5 + n);
+    const buf = w.buf;
+    const at = w.pos + 5;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[at + i] = c;
+    }
+    if (i === n) {
+      buf[w.pos] = Tag.BINARY_EXT;
+      buf.writeUInt32BE(n, w.pos + 1);
+      w.pos = at + n;
+      return;
+    }
+  }
+  w.uint8(Tag.BINARY_EXT);
+  const lenAt = w.skip(4);
+  w.patchUint32(lenAt, w.utf8(s));
+}
 
 function writeNumber(w: Writer, n: number): void {
   if (!Number.isInteger(n)) {

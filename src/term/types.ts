@@ -54,6 +54,8 @@ const atomCleanup = new FinalizationRegistry<string>((name) => {
 /** An Erlang atom. Never construct it directly: use `atom(name)`, which interns it. */
 export class Atom {
   readonly name: string;
+  /** @internal the encoder's cached ETF bytes for this atom (tag and length included) */
+  encoded: Buffer | undefined = undefined;
   /** @internal use `atom()` */
   private constructor(name: string) {
     this.name = name;
