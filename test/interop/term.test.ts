@@ -1,13 +1,29 @@
 // The codec against real OTP: erl encodes a wide seeded corpus (every tag, random
 // nesting, compressed and minor_version 0/1/2, deterministic, local on OTP 26+);
 // TypeScript decodes and re-encodes each case (every other one compressed); erl
-// checks binary_to_term(TsBytes) =:= Original for every one.
+// checks binary_to_term(TsBytes) =:= Original for every one. Each case is also
+// mutated at random bytes: the result must be a term or a DecodeError.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { decode, encode } from '../../src/index.js';
+import { decode, DecodeError, encode } from '../../src/index.js';
+
+/** Real OTP bytes with a few bytes changed must decode to something or fail with DecodeError: nothing else. */
+function mutationsDecodeOrRefuse(bytes: Buffer, seed: number): void {
+  let x = seed || 1;
+  const next = () => ((x = (x * 1103515245 + 12345) & 0x7fffffff), x);
+  for (let round = 0; round < 4; round++) {
+    const m = Buffer.from(bytes);
+    for (let k = 0; k < 1 + (next() % 3); k++) m[next() % m.length] = next() & 0xff;
+    try {
+      decode(m);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw new Error(`mutated case ${seed} threw ${String(err)}`);
+    }
+  }
+}
 import { erlCommand, otpAvailability, type OtpRelease } from '../support/erl-peer.js';
 
 const script = readFileSync(new URL('../support/erl/etf-corpus.erl.txt', import.meta.url), 'utf8');
@@ -44,7 +60,9 @@ for (const otp of [25, 27] as OtpRelease[]) {
         }
         const [opts, hex] = line.split('\t');
         options.add(opts);
-        const term = decode(Buffer.from(hex, 'hex'));
+        const original = Buffer.from(hex, 'hex');
+        const term = decode(original);
+        if (original.length < 100_000) mutationsDecodeOrRefuse(original, cases);
         const back = encode(term, cases % 2 === 1 ? { compressed: true } : {});
         erl.stdin.write(back.toString('hex') + '\n');
         cases++;
