@@ -70,23 +70,33 @@ function load(): Codec[] {
   return codecs;
 }
 
-/** Ops per second of `fn`: calibrated to ~0.3 s a run, best of 3 runs. */
-function rate(fn: () => unknown): number {
+/** Iterations of `fn` that take about 100 ms. */
+function calibrate(fn: () => unknown): number {
   let n = 1;
   for (;;) {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < n; i++) fn();
-    const ns = Number(process.hrtime.bigint() - t0);
-    if (ns > 300e6) break;
+    if (Number(process.hrtime.bigint() - t0) > 100e6) return n;
     n *= 2;
   }
-  let best = Infinity;
-  for (let r = 0; r < 3; r++) {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) fn();
-    best = Math.min(best, Number(process.hrtime.bigint() - t0));
+}
+
+/**
+ * Ops per second of each function, measured in interleaved rounds (a, b, c, a, b, c...)
+ * and keeping each one's best round: on a shared, noisy machine a burst of load then
+ * hits every competitor alike instead of one of them.
+ */
+function rates(fns: Array<() => unknown>, rounds = 7): number[] {
+  const ns = fns.map(calibrate);
+  const best = fns.map(() => Infinity);
+  for (let r = 0; r < rounds; r++) {
+    fns.forEach((fn, k) => {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < ns[k]; i++) fn();
+      best[k] = Math.min(best[k], Number(process.hrtime.bigint() - t0) / ns[k]);
+    });
   }
-  return (n * 1e9) / best;
+  return best.map((perOp) => 1e9 / perOp);
 }
 
 function beam(dir: string, names: string[]): Record<string, { decode: number; encode: number }> | string {
@@ -113,6 +123,9 @@ try {
     const bytes = encode(term);
     const mb = (ops: number) => (ops * bytes.length) / 1e6;
     rows[name] = {};
+    // Each library's own form of the term, and whether its encoding is the same Erlang term.
+    const decoders: Array<{ name: string; fn: () => unknown }> = [];
+    const encoders: Array<{ name: string; fn: () => unknown }> = [];
     for (const c of codecs) {
       if (c.missing !== undefined) {
         rows[name][c.name] = { decode: { na: c.missing }, encode: { na: c.missing } };
@@ -126,22 +139,21 @@ try {
         rows[name][c.name] = { decode: na, encode: na };
         continue;
       }
-      const d = rate(() => c.decode(bytes));
-      let encodeCell: Cell;
+      rows[name][c.name] = { decode: { na: 'pending' }, encode: { na: 'pending' } };
+      decoders.push({ name: c.name, fn: () => c.decode(bytes) });
       let produced: Buffer | undefined;
       try {
         produced = c.encode(own);
       } catch (err) {
-        encodeCell = { na: `encode failed: ${(err as Error).message}` };
+        rows[name][c.name].encode = { na: `encode failed: ${(err as Error).message}` };
       }
       if (produced !== undefined) {
-        encodeCell = termEqual(decode(produced), term)
-          ? { opsPerSec: rate(() => c.encode(own)), mbPerSec: 0 }
-          : { na: 'cannot encode this term (its types have no tuples or atoms)' };
-        if ('opsPerSec' in encodeCell) encodeCell.mbPerSec = mb(encodeCell.opsPerSec);
+        if (termEqual(decode(produced), term)) encoders.push({ name: c.name, fn: () => c.encode(own) });
+        else rows[name][c.name].encode = { na: 'cannot encode this term (its types have no tuples or atoms)' };
       }
-      rows[name][c.name] = { decode: { opsPerSec: d, mbPerSec: mb(d) }, encode: encodeCell! };
     }
+    rates(decoders.map((d) => d.fn)).forEach((ops, k) => (rows[name][decoders[k].name].decode = { opsPerSec: ops, mbPerSec: mb(ops) }));
+    rates(encoders.map((e) => e.fn)).forEach((ops, k) => (rows[name][encoders[k].name].encode = { opsPerSec: ops, mbPerSec: mb(ops) }));
     if (typeof beamResult === 'string') rows[name].beam = { decode: { na: beamResult }, encode: { na: beamResult } };
     else rows[name].beam = { decode: { opsPerSec: beamResult[name].decode, mbPerSec: mb(beamResult[name].decode) }, encode: { opsPerSec: beamResult[name].encode, mbPerSec: mb(beamResult[name].encode) } };
   }
