@@ -161,6 +161,24 @@ for (const otp of [25, 27] as OtpRelease[]) {
       assert.ok(await eventually(async () => (await erl.eval(`whereis(exit_seen) =/= undefined.`)) === 'true', 5000));
       assert.equal(await erl.eval(`exit_seen ! {get, self()}, receive R -> R after 2000 -> timeout end.`), 'crash');
 
+      // A BEAM process that links to TS processes and exits: the trapping one gets
+      // {'EXIT', Pid, boom}, the other one exits with boom.
+      const trapping = node.spawn({ name: 'trapping' });
+      trapping.trapExit = true;
+      const plain = node.spawn({ name: 'plain' });
+      await erl.eval(`spawn(fun() -> [ {N, '${TS}'} ! {link_me, self()} || N <- [trapping, plain] ], receive go -> exit(boom) end end), ok.`);
+      const fromErl = ((await trapping.receive(5000)) as Tuple)[1] as Pid;
+      await plain.receive(5000);
+      trapping.link(fromErl);
+      plain.link(fromErl);
+      await new Promise((r) => setTimeout(r, 200));
+      node.send(fromErl, atom('go'));
+      const exitMsg = (await trapping.receive(5000)) as Tuple;
+      assert.equal(exitMsg[0], atom('EXIT'));
+      assert.ok((exitMsg[1] as Pid).equals(fromErl));
+      assert.equal(exitMsg[2], atom('boom'));
+      assert.ok(await eventually(() => !plain.alive, 5000), 'the non-trapping process exited with the link');
+
       // A TS monitor on a BEAM process fires when it exits, and with noconnection when its node dies.
       const watcher = node.spawn();
       const shortLived = (await node.rpc(ERL, 'erlang', 'spawn', [atom('timer'), atom('sleep'), [300]])) as Pid;

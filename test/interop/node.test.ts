@@ -168,3 +168,35 @@ test('an EpmdServer binds only its own address', async () => {
   await a.stop();
   await b.stop();
 });
+
+test('a malformed message on an established connection drops that connection only', async (t) => {
+  if (!requireOtp(t, 25)) return;
+  const { initiateHandshake } = await import('../../src/dist/initiator.js');
+  const { LOCAL_DIST_FLAGS } = await import('../../src/dist/flags.js');
+  const port = await freeSharedPort(['127.0.0.2', '127.0.0.3']);
+  const node = await Node.start({ name: 'ts@127.0.0.3', cookie: COOKIE, epmd: false, port, logger: silentLogger });
+  const erl = await ErlPeer.start({ name: 'erl@127.0.0.2', cookie: COOKIE, epmdless: { port } });
+  try {
+    assert.equal(await node.ping('erl@127.0.0.2'), 'pong');
+    // A hand-made peer completes a real handshake, then sends a packet whose control message is garbage.
+    const socket = createConnection({ host: '127.0.0.3', port, localAddress: '127.0.0.4' });
+    await once(socket, 'connect');
+    await initiateHandshake(socket, { localName: 'rogue@127.0.0.4', peerName: 'ts@127.0.0.3', cookie: COOKIE, localFlags: LOCAL_DIST_FLAGS, creation: 9, timeoutMs: 3000 });
+    socket.resume();
+    assert.ok(await eventually(() => node.nodes().includes('rogue@127.0.0.4'), 3000));
+    const down = once(node, 'nodedown');
+    socket.write(Buffer.from([0, 0, 0, 6, 131, 68, 0, 104, 1, 200])); // header, then a tuple holding unknown tag 200
+    const [who, reason] = await down;
+    assert.equal(who, 'rogue@127.0.0.4');
+    assert.match(String(reason), /unknown tag 200/);
+    await Promise.race([once(socket, 'close'), new Promise((r) => setTimeout(r, 3000))]);
+    assert.ok(socket.destroyed || socket.readableEnded, 'the bad connection was closed');
+    socket.destroy();
+    assert.deepEqual(node.nodes(), ['erl@127.0.0.2'], 'the other connection lives on');
+    assert.equal(await node.ping('erl@127.0.0.2'), 'pong');
+    assert.equal(await erl.eval(`net_adm:ping('ts@127.0.0.3').`), 'pong');
+  } finally {
+    await erl.stop();
+    await node.stop();
+  }
+});
