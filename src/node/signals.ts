@@ -54,6 +54,8 @@ export class Signals implements ProcessHost {
   /** Alias references (OTP 24+) and the process each one reaches. */
   private readonly aliases = new Map<string, Process>();
   private nextId = 1;
+  /** Ids of our UNLINK_ID requests (OTP 26's link protocol pairs each with an ack). */
+  private nextUnlinkId = 1;
 
   constructor(private readonly port: SignalPort) {}
 
@@ -135,7 +137,7 @@ export class Signals implements ProcessHost {
     this.links.get(from)?.delete(pidKey(to));
     const target = this.isLocal(to) ? this.local(to) : undefined;
     if (target !== undefined) this.links.get(target)?.delete(pidKey(from.pid));
-    else if (!this.isLocal(to)) this.port.sendControl(to.node.name, dop.unlinkId(this.nextId++, from.pid, to));
+    else if (!this.isLocal(to)) this.port.sendControl(to.node.name, dop.unlinkId(this.nextUnlinkId++, from.pid, to));
   }
 
   monitor(from: Process, target: Destination): Reference {
