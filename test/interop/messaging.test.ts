@@ -179,6 +179,19 @@ for (const otp of [25, 27] as OtpRelease[]) {
       assert.equal(exitMsg[2], atom('boom'));
       assert.ok(await eventually(() => !plain.alive, 5000), 'the non-trapping process exited with the link');
 
+      // Unlinking (UNLINK_ID, mandatory since OTP 26) really removes the link on the BEAM side.
+      const survivor = node.spawn({ name: 'survivor' });
+      await erl.eval(`spawn(fun() -> {survivor, '${TS}'} ! {hello, self()}, receive go -> exit(boom) end end), ok.`);
+      const doomed = ((await survivor.receive(5000)) as Tuple)[1] as Pid;
+      const linksOf = async () => ((await node.rpc(ERL, 'erlang', 'process_info', [doomed, atom('links')])) as Tuple)[1] as Pid[];
+      survivor.link(doomed);
+      assert.ok(await eventually(async () => (await linksOf()).some((p) => p.equals(survivor.pid)), 3000), 'BEAM sees the link');
+      survivor.unlink(doomed);
+      assert.ok(await eventually(async () => (await linksOf()).length === 0, 3000), 'BEAM dropped the link');
+      node.send(doomed, atom('go'));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.ok(survivor.alive, 'no exit signal after the unlink');
+
       // A TS monitor on a BEAM process fires when it exits, and with noconnection when its node dies.
       const watcher = node.spawn();
       const shortLived = (await node.rpc(ERL, 'erlang', 'spawn', [atom('timer'), atom('sleep'), [300]])) as Pid;
