@@ -106,26 +106,7 @@ export function writeTerm(w: Writer, term: Term): void {
  * iterative writer.
  */
 function writeFast(w: Writer, t: Term, depth: number): void {
-  switch (typeof t) {
-    case 'number':
-      writeNumber(w, t);
-      return;
-    case 'string':
-      writeString(w, t);
-      return;
-    case 'boolean':
-      writeAtom(w, t ? ATOM_TRUE : ATOM_FALSE);
-      return;
-    case 'object':
-      break;
-    default:
-      writeIterative(w, t);
-      return;
-  }
-  if (t instanceof Atom) {
-    writeAtom(w, t);
-    return;
-  }
+  if (writeScalar(w, t)) return;
   if (depth >= MAX_RECURSION) {
     writeIterative(w, t);
     return;
@@ -147,10 +128,6 @@ function writeFast(w: Writer, t: Term, depth: number): void {
     w.uint8(Tag.NIL_EXT);
     return;
   }
-  if (t instanceof Uint8Array) {
-    writeBinary(w, t);
-    return;
-  }
   if (t instanceof Map) {
     w.uint8(Tag.MAP_EXT);
     w.uint32(t.size);
@@ -169,90 +146,23 @@ function writeIterative(w: Writer, term: unknown): void {
   let depth = 0;
   let deep: Set<object> | undefined;
   while (stack.length > 0) {
-    const t = stack.pop();
-    if (t === NIL_TAIL) {
+    const item = stack.pop();
+    if (item === NIL_TAIL) {
       w.uint8(Tag.NIL_EXT);
       continue;
     }
-    if (t instanceof Leave) {
+    if (item instanceof Leave) {
       depth--;
-      if (t.container !== undefined) deep?.delete(t.container);
+      if (item.container !== undefined) deep?.delete(item.container);
       continue;
     }
-    if (t instanceof PatchFunSize) {
-      w.patchUint32(t.at, w.pos - t.at);
+    if (item instanceof PatchFunSize) {
+      w.patchUint32(item.at, w.pos - item.at);
       continue;
     }
-    switch (typeof t) {
-      case 'number':
-        writeNumber(w, t);
-        continue;
-      case 'string':
-        writeString(w, t);
-        continue;
-      case 'boolean':
-        writeAtom(w, t ? ATOM_TRUE : ATOM_FALSE);
-        continue;
-      case 'bigint':
-        writeBigInt(w, t);
-        continue;
-      case 'object':
-        break;
-      default:
-        throw new EncodeError(`${typeof t} has no Erlang term form`);
-    }
-    if (t === null) throw new EncodeError('null has no Erlang term form (use atom("nil") or atom("undefined"))');
-    if (t instanceof Atom) {
-      writeAtom(w, t);
-      continue;
-    }
-    if (t instanceof Uint8Array) {
-      writeBinary(w, t);
-      continue;
-    }
-    if (t instanceof Float) {
-      writeFloat(w, t.value);
-      continue;
-    }
-    if (t instanceof Pid) {
-      w.uint8(Tag.NEW_PID_EXT);
-      writeAtom(w, t.node);
-      w.uint32(t.id);
-      w.uint32(t.serial);
-      w.uint32(t.creation);
-      continue;
-    }
-    if (t instanceof Reference) {
-      w.uint8(Tag.NEWER_REFERENCE_EXT);
-      w.uint16(t.id.length);
-      writeAtom(w, t.node);
-      w.uint32(t.creation);
-      for (const word of t.id) w.uint32(word);
-      continue;
-    }
-    if (t instanceof Port) {
-      // OTP 26+ needs V4_PORT_EXT only for ids beyond 32 bits; NEW_PORT_EXT keeps OTP 25 happy.
-      const wide = t.id > 0xffffffffn;
-      w.uint8(wide ? Tag.V4_PORT_EXT : Tag.NEW_PORT_EXT);
-      writeAtom(w, t.node);
-      if (wide) w.uint64(t.id);
-      else w.uint32(Number(t.id));
-      w.uint32(t.creation);
-      continue;
-    }
-    if (t instanceof BitBinary) {
-      writeBitBinary(w, t);
-      continue;
-    }
-    if (t instanceof ExternalFun) {
-      w.uint8(Tag.EXPORT_EXT);
-      writeAtom(w, t.module);
-      writeAtom(w, t.function);
-      w.uint8(Tag.SMALL_INTEGER_EXT);
-      w.uint8(t.arity);
-      continue;
-    }
-    if (t instanceof LocalTerm) throw new EncodeError('a LocalTerm can only be encoded whole, not inside another term');
+    if (writeScalar(w, item)) continue;
+    // What writeScalar leaves is an object: a container, or something with no Erlang form.
+    const t = item as object;
 
     // Containers: write the header, then push the elements in reverse so they pop in order.
     if (++depth > CYCLE_CHECK_DEPTH) {
@@ -293,6 +203,87 @@ function writeIterative(w: Writer, term: unknown): void {
       throw new EncodeError(`${(t as object).constructor?.name ?? 'object'} has no Erlang term form`);
     }
   }
+}
+
+/**
+ * Writes `t` if it is not a container (every form but tuples, lists, maps, funs and
+ * plain objects) and returns true; returns false for containers, checking the common
+ * ones first so they skip the class tests.
+ * @throws EncodeError for values with no Erlang form.
+ */
+function writeScalar(w: Writer, t: unknown): boolean {
+  switch (typeof t) {
+    case 'number':
+      writeNumber(w, t);
+      return true;
+    case 'string':
+      writeString(w, t);
+      return true;
+    case 'boolean':
+      writeAtom(w, t ? ATOM_TRUE : ATOM_FALSE);
+      return true;
+    case 'bigint':
+      writeBigInt(w, t);
+      return true;
+    case 'object':
+      break;
+    default:
+      throw new EncodeError(`${typeof t} has no Erlang term form`);
+  }
+  if (t === null) throw new EncodeError('null has no Erlang term form (use atom("nil") or atom("undefined"))');
+  if (t instanceof Atom) {
+    writeAtom(w, t);
+    return true;
+  }
+  if (Array.isArray(t) || t instanceof Map) return false;
+  if (t instanceof Uint8Array) {
+    writeBinary(w, t);
+    return true;
+  }
+  if (t instanceof Float) {
+    writeFloat(w, t.value);
+    return true;
+  }
+  if (t instanceof Pid) {
+    w.uint8(Tag.NEW_PID_EXT);
+    writeAtom(w, t.node);
+    w.uint32(t.id);
+    w.uint32(t.serial);
+    w.uint32(t.creation);
+    return true;
+  }
+  if (t instanceof Reference) {
+    w.uint8(Tag.NEWER_REFERENCE_EXT);
+    w.uint16(t.id.length);
+    writeAtom(w, t.node);
+    w.uint32(t.creation);
+    for (const word of t.id) w.uint32(word);
+    return true;
+  }
+  if (t instanceof Port) {
+    // OTP 26+ needs V4_PORT_EXT only for ids beyond 32 bits; NEW_PORT_EXT keeps OTP 25 happy.
+    const wide = t.id > 0xffffffffn;
+    w.uint8(wide ? Tag.V4_PORT_EXT : Tag.NEW_PORT_EXT);
+    writeAtom(w, t.node);
+    if (wide) w.uint64(t.id);
+    else w.uint32(Number(t.id));
+    w.uint32(t.creation);
+    return true;
+  }
+  if (t instanceof BitBinary) {
+    writeBitBinary(w, t);
+    return true;
+  }
+  if (t instanceof ExternalFun) {
+    w.uint8(Tag.EXPORT_EXT);
+    writeAtom(w, t.module);
+    writeAtom(w, t.function);
+    w.uint8(Tag.SMALL_INTEGER_EXT);
+    w.uint8(t.arity);
+    return true;
+  }
+  if (t instanceof LocalTerm) throw new EncodeError('a LocalTerm can only be encoded whole, not inside another term');
+  return false;
 }
 
 function writeTupleHeader(w: Writer, arity: number): void {

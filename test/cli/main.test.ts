@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Node, silentLogger } from '../../src/index.js';
-import { Dnsmasq, dnsmasqAvailability } from '../support/dnsmasq.js';
+import { Dnsmasq, requireDnsmasq } from '../support/dnsmasq.js';
 import { eventually, freeSharedPort } from '../support/ports.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -34,12 +34,7 @@ test('bad options are refused with a message that says what to fix', async () =>
 });
 
 test('nessie start joins the cluster DNS describes and serves /healthz and /status', { timeout: 60_000 }, async (t) => {
-  const a = dnsmasqAvailability();
-  if (!a.ok) {
-    if (process.env.CI) assert.fail(a.reason);
-    t.skip(a.reason);
-    return;
-  }
+  if (!requireDnsmasq(t)) return;
   const port = await freeSharedPort(['127.0.0.2', '127.0.0.3']);
   const statusPort = await freeSharedPort(['127.0.0.2']);
   const dns = await Dnsmasq.start();

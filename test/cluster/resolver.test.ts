@@ -4,17 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultResolver, type ResolverNode } from '../../src/cluster/resolver.js';
-import { Dnsmasq, dnsmasqAvailability } from '../support/dnsmasq.js';
+import { Dnsmasq, requireDnsmasq } from '../support/dnsmasq.js';
 
 const noNode: ResolverNode = { tryConnect: async () => ({ ok: true }), nodes: () => [], disconnect: async () => true };
 
 test('A + AAAA, SRV, search domains, NXDOMAIN and a dead server', { timeout: 30_000 }, async (t) => {
-  const a = dnsmasqAvailability();
-  if (!a.ok) {
-    if (process.env.CI) assert.fail(a.reason);
-    t.skip(a.reason);
-    return;
-  }
+  if (!requireDnsmasq(t)) return;
   const dns = await Dnsmasq.start([
     '--srv-host=_app._tcp.svc.test,n1.test,4370',
     '--srv-host=_app._tcp.svc.test,n2.test,4370',

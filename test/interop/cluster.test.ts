@@ -7,21 +7,13 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { DnsCluster, DnsQuery, Node, defaultResolver, silentLogger } from '../../src/index.js';
 import type { DnsClusterHandle, DiscoveryEvent } from '../../src/index.js';
-import { Dnsmasq, dnsmasqAvailability } from '../support/dnsmasq.js';
+import { Dnsmasq, requireDnsmasq } from '../support/dnsmasq.js';
 import { ErlPeer, requireOtp } from '../support/erl-peer.js';
 import { eventually, freeSharedPort } from '../support/ports.js';
 
 const COOKIE = 'cluster-cookie';
 const NAME = 'app.test';
 const INTERVAL = 500;
-
-function requireDnsmasq(t: { skip: (r: string) => void }): boolean {
-  const a = dnsmasqAvailability();
-  if (a.ok) return true;
-  if (process.env.CI) throw new Error(`dnsmasq is required in CI: ${a.reason}`);
-  t.skip(a.reason);
-  return false;
-}
 
 /** An erl node that polls `NAME` at the test's dnsmasq and connects to app@ each address. */
 async function erlMember(host: string, otp: 25 | 27, port: number, dnsPort: number): Promise<ErlPeer> {

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { atom, CallError, Node, RpcError, silentLogger, Tuple, tuple, type Pid, type Term } from '../../src/index.js';
+import { atom, CallError, Node, RpcError, silentLogger, Tuple, tuple, type Pid } from '../../src/index.js';
 import { parseGenCall } from '../../src/node/gen.js';
 import { ErlPeer, erlCommand, requireOtp, type OtpRelease } from '../support/erl-peer.js';
 import { eventually, freeSharedPort } from '../support/ports.js';

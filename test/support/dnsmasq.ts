@@ -12,6 +12,15 @@ export function dnsmasqAvailability(): { ok: true } | { ok: false; reason: strin
   return probe.error === undefined && probe.status === 0 ? { ok: true } : { ok: false, reason: 'dnsmasq not installed (apt-get install dnsmasq-base)' };
 }
 
+/** Skips the test when dnsmasq is missing, with the reason; fails instead under CI. */
+export function requireDnsmasq(t: { skip: (reason: string) => void }): boolean {
+  const a = dnsmasqAvailability();
+  if (a.ok) return true;
+  if (process.env.CI) throw new Error(`dnsmasq is required in CI: ${a.reason}`);
+  t.skip(a.reason);
+  return false;
+}
+
 export class Dnsmasq {
   private constructor(
     private child: ChildProcess | undefined,
