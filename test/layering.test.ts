@@ -1,12 +1,12 @@
 // The folders are the architecture: imports go one way only,
-// term <- dist, epmd (siblings) <- node <- cluster <- cli. A lower layer never imports a higher one.
+// term <- distribution, epmd (siblings) <- node <- cluster <- cli. A lower layer never imports a higher one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const SRC = new URL('../src/', import.meta.url).pathname;
-const RANK: Record<string, number> = { root: 0, term: 1, dist: 2, epmd: 2, node: 3, cluster: 4, cli: 5 };
+const RANK: Record<string, number> = { root: 0, term: 1, distribution: 2, epmd: 2, node: 3, cluster: 4, cli: 5 };
 
 function layerOf(path: string): string {
   const first = relative(SRC, path).split('/')[0];

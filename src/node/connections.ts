@@ -6,11 +6,11 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { ConnectionClosedError, HandshakeError, NessieError, TimeoutError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { acceptHandshake, type PeerNameVerdict } from '../dist/acceptor.js';
-import { DistConnection, type ConnectionHandler } from '../dist/connection.js';
-import { DFLAG_PUBLISHED } from '../dist/flags.js';
-import { initiateHandshake, type HandshakeResult } from '../dist/initiator.js';
-import { resolveSimultaneous } from '../dist/handshake.js';
+import { acceptHandshake, type PeerNameVerdict } from '../distribution/acceptor.js';
+import { DistConnection, type ConnectionHandler } from '../distribution/connection.js';
+import { DFLAG_PUBLISHED } from '../distribution/flags.js';
+import { initiateHandshake, type HandshakeResult } from '../distribution/initiator.js';
+import { resolveSimultaneous } from '../distribution/handshake.js';
 import { portPlease2 } from '../epmd/client.js';
 import type { Tuple, Term } from '../term/types.js';
 import { hostOf } from './node-name.js';

@@ -6,8 +6,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { CallError, EpmdError, NessieError, NotRunningError, RpcError, TimeoutError } from '../errors.js';
-import { DOP, spawnReply } from '../dist/control.js';
-import { LOCAL_DIST_FLAGS, DFLAG_PUBLISHED } from '../dist/flags.js';
+import { DOP, spawnReply } from '../distribution/control.js';
+import { LOCAL_DIST_FLAGS, DFLAG_PUBLISHED } from '../distribution/flags.js';
 import { registerNode, type EpmdRegistration } from '../epmd/client.js';
 import { EpmdServer } from '../epmd/server.js';
 import { atom, Atom, ImproperList, Pid, Reference, Tuple, tuple, type Term } from '../term/types.js';

@@ -5,8 +5,8 @@
  * or an unknown name is dropped; a link or monitor to a process that does not
  * exist fires at once with `noproc`; a connection loss fires them with `noconnection`.
  */
-import * as dop from '../dist/control.js';
-import { DOP } from '../dist/control.js';
+import * as dop from '../distribution/control.js';
+import { DOP } from '../distribution/control.js';
 import { atom, Atom, Pid, Reference, Tuple, tuple, type Term } from '../term/types.js';
 import { NORMAL, Process, type Destination, type ProcessHost } from './process.js';
 

@@ -171,8 +171,8 @@ test('an EpmdServer binds only its own address', async () => {
 
 test('a malformed message on an established connection drops that connection only', async (t) => {
   if (!requireOtp(t, 25)) return;
-  const { initiateHandshake } = await import('../../src/dist/initiator.js');
-  const { LOCAL_DIST_FLAGS } = await import('../../src/dist/flags.js');
+  const { initiateHandshake } = await import('../../src/distribution/initiator.js');
+  const { LOCAL_DIST_FLAGS } = await import('../../src/distribution/flags.js');
   const port = await freeSharedPort(['127.0.0.2', '127.0.0.3']);
   const node = await Node.start({ name: 'ts@127.0.0.3', cookie: COOKIE, epmd: false, port, logger: silentLogger });
   const erl = await ErlPeer.start({ name: 'erl@127.0.0.2', cookie: COOKIE, epmdless: { port } });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DistProtocolError } from '../../src/errors.js';
-import { frame2, frame4, HandshakeReader, PacketFramer, TICK } from '../../src/dist/framing.js';
+import { frame2, frame4, HandshakeReader, PacketFramer, TICK } from '../../src/distribution/framing.js';
 
 function feed(bytes: Buffer, cuts: number[]): { frames: string[]; ticks: number } {
   const frames: string[] = [];

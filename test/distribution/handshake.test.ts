@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import { createServer, connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { HandshakeError } from '../../src/errors.js';
-import { acceptHandshake } from '../../src/dist/acceptor.js';
-import { DFLAG_PUBLISHED, DFLAGS_MANDATORY_OTP25, LOCAL_DIST_FLAGS } from '../../src/dist/flags.js';
+import { acceptHandshake } from '../../src/distribution/acceptor.js';
+import { DFLAG_PUBLISHED, DFLAGS_MANDATORY_OTP25, LOCAL_DIST_FLAGS } from '../../src/distribution/flags.js';
 import {
   composeChallenge, composeSendName, digestsEqual, genChallenge, genDigest, parseChallenge, parseChallengeReply,
   parseComplement, parseSendName, resolveSimultaneous,
-} from '../../src/dist/handshake.js';
-import { initiateHandshake } from '../../src/dist/initiator.js';
+} from '../../src/distribution/handshake.js';
+import { initiateHandshake } from '../../src/distribution/initiator.js';
 
 test('send_name: new N form in golden bytes, and the old n form from OTP 23/24', () => {
   const b = composeSendName(0x1_0000_0005n, 7, 'a@h');

@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DistProtocolError } from '../../src/errors.js';
-import { AtomCache, fragmentHeader, readFragmentIds } from '../../src/dist/dist-header.js';
-import { FragmentAssembler } from '../../src/dist/fragments.js';
+import { AtomCache, fragmentHeader, readFragmentIds } from '../../src/distribution/dist-header.js';
+import { FragmentAssembler } from '../../src/distribution/fragments.js';
 import { atom } from '../../src/term/types.js';
 
 test('new cache entries, then references to them in a later header', () => {
