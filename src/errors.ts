@@ -19,6 +19,7 @@ export const ErrorCode = {
   NOT_RUNNING: 'ERR_NOT_RUNNING',
   CALL: 'ERR_CALL',
   RPC: 'ERR_RPC',
+  NOT_REGISTERED: 'ERR_NOT_REGISTERED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -139,6 +140,15 @@ export class RpcError extends NessieError {
 export class NotRunningError extends NessieError {
   constructor(message: string) {
     super(ErrorCode.NOT_RUNNING, message);
+  }
+}
+
+/** A send to a local registered name that no process holds: `badarg` on BEAM. */
+export class NotRegisteredError extends NessieError {
+  readonly registeredName: string;
+  constructor(name: string) {
+    super(ErrorCode.NOT_REGISTERED, `no process is registered as ${name} (badarg)`);
+    this.registeredName = name;
   }
 }
 

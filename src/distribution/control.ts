@@ -4,7 +4,8 @@
  * some are followed by a payload term (the message, or the exit reason).
  * Spec: erts/doc/guides/erl_dist_protocol.md, "Protocol between connected nodes".
  */
-import { atom, Atom, Pid, Reference, tuple, type Term, type Tuple } from '../term/types.js';
+import { DistProtocolError } from '../errors.js';
+import { atom, Atom, Pid, Reference, Tuple, tuple, type Term } from '../term/types.js';
 
 export const DOP = {
   LINK: 1,
@@ -81,3 +82,125 @@ export const payloadMonitorPExit = (from: Pid | Atom, to: Pid, ref: Reference): 
 /** {SPAWN_REPLY, ReqId, To, Flags, Result}: Result is the new pid or an error atom. */
 export const spawnReply = (reqId: Reference, to: Pid, flags: number, result: Term): Tuple =>
   tuple(DOP.SPAWN_REPLY, reqId, to, flags, result);
+
+/**
+ * A control message from a peer, parsed and checked: what the node routes. Every
+ * variant of a message (the trace-token `_TT` forms, the payload forms, SEND with or
+ * without a sender) collapses into one shape, so nothing above this file indexes
+ * control tuples by position.
+ */
+export type ControlMessage =
+  /** SEND, SEND_TT, SEND_SENDER, SEND_SENDER_TT: `from` is absent in the plain SEND forms. */
+  | { op: 'send'; from: Pid | undefined; to: Pid; message: Term }
+  | { op: 'reg_send'; from: Pid; name: Atom; message: Term }
+  | { op: 'alias_send'; from: Pid; alias: Reference; message: Term }
+  | { op: 'link'; from: Pid; to: Pid }
+  /** UNLINK (before OTP 26) carries no id; UNLINK_ID does and wants an UNLINK_ID_ACK. */
+  | { op: 'unlink'; id: Term | undefined; from: Pid; to: Pid }
+  | { op: 'unlink_ack'; id: Term; from: Pid; to: Pid }
+  /** EXIT, EXIT_TT, PAYLOAD_EXIT, PAYLOAD_EXIT_TT: a linked process exited. */
+  | { op: 'exit'; from: Pid; to: Pid; reason: Term }
+  /** EXIT2 and its variants: exit/2. */
+  | { op: 'exit2'; from: Pid; to: Pid; reason: Term }
+  | { op: 'monitor'; from: Pid; target: Pid | Atom; ref: Reference }
+  | { op: 'demonitor'; from: Pid; target: Pid | Atom; ref: Reference }
+  /** MONITOR_P_EXIT, PAYLOAD_MONITOR_P_EXIT: what we monitored went down. */
+  | { op: 'monitor_exit'; target: Pid | Atom; to: Pid; ref: Reference; reason: Term }
+  | { op: 'spawn_request'; reqId: Reference; from: Pid; groupLeader: Pid; module: Atom; fn: Atom; arity: number; options: Term[]; args: Term[] }
+  | { op: 'spawn_reply'; reqId: Reference; to: Pid; flags: number; result: Term }
+  | { op: 'group_leader'; from: Pid; to: Pid };
+
+/**
+ * Parses a control tuple and its payload. Returns `undefined` for an operation code
+ * we do not know; throws DistProtocolError for a known one whose fields are wrong
+ * (BEAM drops a connection that sends such a message, and so do we).
+ */
+export function parseControl(control: Tuple, payload: Term | undefined, peer: string): ControlMessage | undefined {
+  const op = control[0] as number;
+  const size = CONTROL_SIZE.get(op);
+  if (size === undefined) return undefined;
+  const bad = (what: string): never => {
+    throw new DistProtocolError(`malformed control message ${op}: ${what}`, peer);
+  };
+  if (control.length !== size) bad(`${control.length} elements, ${size} expected`);
+  if (WITH_PAYLOAD.has(op) !== (payload !== undefined)) bad(payload === undefined ? 'no payload' : 'unexpected payload');
+  const message = payload as Term;
+  const pid = (i: number): Pid => (control[i] instanceof Pid ? (control[i] as Pid) : bad(`element ${i} is not a pid`));
+  const ref = (i: number): Reference => (control[i] instanceof Reference ? (control[i] as Reference) : bad(`element ${i} is not a reference`));
+  const proc = (i: number): Pid | Atom =>
+    control[i] instanceof Pid || control[i] instanceof Atom ? (control[i] as Pid | Atom) : bad(`element ${i} is not a pid or a name`);
+  switch (op) {
+    case DOP.SEND:
+    case DOP.SEND_TT:
+      return { op: 'send', from: undefined, to: pid(2), message };
+    case DOP.SEND_SENDER:
+    case DOP.SEND_SENDER_TT:
+      return { op: 'send', from: pid(1), to: pid(2), message };
+    case DOP.REG_SEND:
+    case DOP.REG_SEND_TT:
+      return { op: 'reg_send', from: pid(1), name: control[3] instanceof Atom ? control[3] : bad('element 3 is not an atom'), message };
+    case DOP.ALIAS_SEND:
+    case DOP.ALIAS_SEND_TT:
+      return { op: 'alias_send', from: pid(1), alias: ref(2), message };
+    case DOP.LINK:
+      return { op: 'link', from: pid(1), to: pid(2) };
+    case DOP.UNLINK:
+      return { op: 'unlink', id: undefined, from: pid(1), to: pid(2) };
+    case DOP.UNLINK_ID:
+      return { op: 'unlink', id: control[1], from: pid(2), to: pid(3) };
+    case DOP.UNLINK_ID_ACK:
+      return { op: 'unlink_ack', id: control[1], from: pid(2), to: pid(3) };
+    case DOP.EXIT:
+    case DOP.EXIT_TT:
+      return { op: 'exit', from: pid(1), to: pid(2), reason: control[size - 1] };
+    case DOP.PAYLOAD_EXIT:
+    case DOP.PAYLOAD_EXIT_TT:
+      return { op: 'exit', from: pid(1), to: pid(2), reason: message };
+    case DOP.EXIT2:
+    case DOP.EXIT2_TT:
+      return { op: 'exit2', from: pid(1), to: pid(2), reason: control[size - 1] };
+    case DOP.PAYLOAD_EXIT2:
+    case DOP.PAYLOAD_EXIT2_TT:
+      return { op: 'exit2', from: pid(1), to: pid(2), reason: message };
+    case DOP.MONITOR_P:
+      return { op: 'monitor', from: pid(1), target: proc(2), ref: ref(3) };
+    case DOP.DEMONITOR_P:
+      return { op: 'demonitor', from: pid(1), target: proc(2), ref: ref(3) };
+    case DOP.MONITOR_P_EXIT:
+      return { op: 'monitor_exit', target: proc(1), to: pid(2), ref: ref(3), reason: control[4] };
+    case DOP.PAYLOAD_MONITOR_P_EXIT:
+      return { op: 'monitor_exit', target: proc(1), to: pid(2), ref: ref(3), reason: message };
+    case DOP.SPAWN_REQUEST:
+    case DOP.SPAWN_REQUEST_TT: {
+      const mfa = control[4];
+      if (!(mfa instanceof Tuple) || mfa.length !== 3 || !(mfa[0] instanceof Atom) || !(mfa[1] instanceof Atom) || typeof mfa[2] !== 'number') {
+        return bad('element 4 is not {Module, Function, Arity}');
+      }
+      const options = control[5];
+      if (!isProperList(options)) return bad('element 5 is not a list of options');
+      if (!isProperList(message)) return bad('the argument list is not a list');
+      return { op: 'spawn_request', reqId: ref(1), from: pid(2), groupLeader: pid(3), module: mfa[0], fn: mfa[1], arity: mfa[2], options, args: message };
+    }
+    case DOP.SPAWN_REPLY:
+    case DOP.SPAWN_REPLY_TT:
+      return { op: 'spawn_reply', reqId: ref(1), to: pid(2), flags: typeof control[3] === 'number' ? control[3] : bad('element 3 is not a number'), result: control[4] };
+    case DOP.GROUP_LEADER:
+      return { op: 'group_leader', from: pid(1), to: pid(2) };
+    default:
+      return undefined;
+  }
+}
+
+/** How many elements each control tuple has (the `_TT` forms carry a trace token more). */
+const CONTROL_SIZE: ReadonlyMap<number, number> = new Map([
+  [DOP.LINK, 3], [DOP.SEND, 3], [DOP.EXIT, 4], [DOP.UNLINK, 3], [DOP.REG_SEND, 4], [DOP.GROUP_LEADER, 3],
+  [DOP.EXIT2, 4], [DOP.SEND_TT, 4], [DOP.EXIT_TT, 5], [DOP.REG_SEND_TT, 5], [DOP.EXIT2_TT, 5],
+  [DOP.MONITOR_P, 4], [DOP.DEMONITOR_P, 4], [DOP.MONITOR_P_EXIT, 5], [DOP.SEND_SENDER, 3], [DOP.SEND_SENDER_TT, 4],
+  [DOP.PAYLOAD_EXIT, 3], [DOP.PAYLOAD_EXIT_TT, 4], [DOP.PAYLOAD_EXIT2, 3], [DOP.PAYLOAD_EXIT2_TT, 4],
+  [DOP.PAYLOAD_MONITOR_P_EXIT, 4], [DOP.SPAWN_REQUEST, 6], [DOP.SPAWN_REQUEST_TT, 7], [DOP.SPAWN_REPLY, 5],
+  [DOP.SPAWN_REPLY_TT, 6], [DOP.ALIAS_SEND, 3], [DOP.ALIAS_SEND_TT, 4], [DOP.UNLINK_ID, 4], [DOP.UNLINK_ID_ACK, 4],
+]);
+
+function isProperList(t: Term): t is Term[] {
+  return Array.isArray(t) && !(t instanceof Tuple);
+}

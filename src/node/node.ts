@@ -3,18 +3,24 @@
  * EPMD-less), accepts and makes connections, and hosts TypeScript processes that
  * exchange messages, links and monitors with BEAM processes.
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { CallError, EpmdError, NessieError, NotRunningError, RpcError, TimeoutError } from '../errors.js';
-import { DOP, spawnReply } from '../distribution/control.js';
+import { parseControl, spawnReply, type ControlMessage } from '../distribution/control.js';
 import { LOCAL_DIST_FLAGS, DFLAG_PUBLISHED } from '../distribution/flags.js';
 import { registerNode, type EpmdRegistration } from '../epmd/client.js';
 import { EpmdServer } from '../epmd/server.js';
 import { atom, Atom, ImproperList, Pid, Reference, Tuple, tuple, type Term } from '../term/types.js';
 import { Connections, type ConnectResult } from './connections.js';
 import { GEN_CALL, GEN_CAST, parseGenCall, replyFor } from './gen.js';
-import { startGlobal } from './global.js';
-import { startNetKernel } from './net-kernel.js';
+import { NOCONNECTION, Router } from './router.js';
+import { Outbox } from './outbox.js';
+import { RefMaker } from './refs.js';
+import { Registry, type Inbox } from './registry.js';
+import { Relations } from './relations.js';
+import { startGlobal } from './services/global.js';
+import { answerIoRequest } from './services/io-server.js';
+import { startNetKernel } from './services/net-kernel.js';
 import { resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from './options.js';
 import { Process, type Destination } from './process.js';
 import {
@@ -23,25 +29,30 @@ import {
   ExposedModules,
   isErpcSpawn,
   parseRexCall,
-  parseSpawnRequest,
   rexCall,
   rexReply,
   type ExposedFunction,
 } from './rpc.js';
-import { Signals } from './signals.js';
 
-/** Events of a node (like net_kernel:monitor_nodes). `hidden` says which kind of connection it was. */
+/**
+ * Why a connection went down, in the words of net_kernel:monitor_nodes/2's
+ * `nodedown_reason`: `connection_setup_failed` never happens here (a failed connect
+ * was never up), the others as on BEAM.
+ */
+export type NodedownReason = 'connection_closed' | 'disconnect' | 'net_tick_timeout' | 'net_kernel_terminated';
+
+/**
+ * Events of a node (like net_kernel:monitor_nodes). `hidden` says which kind of
+ * connection it was; `error` is the error that ended the connection, when one did.
+ */
 export interface NodeEvents {
   nodeup: [name: string, info: { hidden: boolean }];
-  nodedown: [name: string, reason: string, info: { hidden: boolean }];
+  nodedown: [name: string, reason: NodedownReason, info: { hidden: boolean; error: NessieError | undefined }];
 }
 
 
 const FRAGMENT_SIZE = 64 * 1024;
 const NOTSUP = atom('notsup');
-const IO_REQUEST = atom('io_request');
-const IO_REPLY = atom('io_reply');
-const OK = atom('ok');
 const FEATURES_REQUEST = atom('features_request');
 const FEATURES_REPLY = atom('features_reply');
 const ERPC = atom('erpc');
@@ -49,6 +60,9 @@ const ERPC = atom('erpc');
 const SPAWN_REPLY_MONITOR = 2;
 const DOWN = atom('DOWN');
 const ALIAS = atom('alias');
+const NODEDOWN = atom('nodedown');
+/** Signals held per node while its connection is set up (see outbox.ts). */
+const MAX_HELD_SIGNALS = 65536;
 
 export class Node extends EventEmitter<NodeEvents> {
   readonly name: string;
@@ -57,12 +71,12 @@ export class Node extends EventEmitter<NodeEvents> {
   /** The distribution port this node listens on. */
   readonly port: number;
   private readonly connections: Connections;
-  private readonly signals: Signals;
+  private readonly router: Router;
+  private readonly refs: RefMaker;
+  private readonly outbox: Outbox;
   private readonly system: Process;
   private readonly exposed = new ExposedModules();
   private readonly nodeAtom: Atom;
-  private refCounter = 0;
-  private readonly refSalt: [number, number];
   private running = true;
 
   private constructor(
@@ -78,20 +92,19 @@ export class Node extends EventEmitter<NodeEvents> {
     this.creation = creation;
     this.port = port;
     this.connections = connections;
-    const salt = randomBytes(8);
-    this.refSalt = [salt.readUInt32BE(0), salt.readUInt32BE(4)];
-    this.signals = new Signals({
-      nodeAtom: this.nodeAtom,
-      creation,
-      sendControl: (peer, control, payload) => this.connections.get(peer)?.send(control, payload) ?? false,
-      makeRef: () => this.makeRef(),
-      ensureConnected: (peer) => void this.connect(peer),
+    this.refs = new RefMaker(this.nodeAtom, creation);
+    this.outbox = new Outbox(connections, {
+      maxHeld: MAX_HELD_SIGNALS,
+      logger: o.logger,
+      onConnectFailed: (peer) => this.router.nodeDown(peer),
     });
-    this.system = this.signals.spawn();
+    this.router = new Router(new Registry(this.nodeAtom, creation), new Relations(this.name), this.outbox, this.refs, o.logger);
+    this.router.onSpawnRequest = (peer, request) => void this.onSpawnRequest(peer, request);
+    this.system = this.router.spawnSystem();
     void this.serveSystem();
-    startNetKernel(this.signals);
-    if (!o.hidden) startGlobal(this.signals, this.nodeAtom, o.logger);
-    void this.serveRex(this.signals.spawn('rex'));
+    startNetKernel(this.router);
+    if (!o.hidden) startGlobal(this.router, this.nodeAtom, o.logger);
+    void this.serveRex(this.router.spawnSystem('rex'));
   }
 
   /**
@@ -122,7 +135,7 @@ export class Node extends EventEmitter<NodeEvents> {
       logger: o.logger,
       events: {
         onControl: (peer, control, payload) => node?.onControl(peer, control, payload),
-        onUp: (peer, hidden) => node?.emit('nodeup', peer, { hidden }),
+        onUp: (peer, hidden) => node?.onUp(peer, hidden),
         onDown: (peer, hidden, reason) => node?.onDown(peer, hidden, reason),
       },
     });
@@ -186,15 +199,21 @@ export class Node extends EventEmitter<NodeEvents> {
   /** A new TypeScript process, registered under `name` if given. */
   spawn(options: { name?: string } = {}): Process {
     this.assertRunning();
-    return this.signals.spawn(options.name);
+    return this.router.spawn(options.name);
   }
 
   /** The local process registered as `name`, like whereis/1. */
   whereis(name: string): Pid | undefined {
-    return this.signals.whereis(name)?.pid;
+    return this.router.registry.whereis(name)?.pid;
   }
 
-  /** Sends `message` to `dest`, like `Dest ! Message`. Returns false when that connection is over its busy limit. */
+  /**
+   * Sends `message` to `dest`, like `Dest ! Message`. A node not yet connected is
+   * connected first, and the message waits for it, in order. Returns false when that
+   * connection is over its busy limit (the message is queued anyway; wait for
+   * `drain()`), or too many signals already wait for it to come up.
+   * @throws NotRegisteredError (ERR_NOT_REGISTERED) for a local name nobody holds, as `Name ! Msg` is badarg on BEAM.
+   */
   send(dest: Destination, message: Term): boolean {
     this.assertRunning();
     return this.system.send(dest, message);
@@ -207,30 +226,43 @@ export class Node extends EventEmitter<NodeEvents> {
 
   /**
    * Calls a gen_server (or a TS process serving `$gen_call`s) like gen_server:call/3.
-   * @throws CallError with the exit reason as a term (`noproc`, `noconnection`, ...); TimeoutError after `timeoutMs`.
+   * A node not yet connected is connected first; one that cannot be reached fails the
+   * call at once, as gen does.
+   * @throws CallError with the exit reason as a term (`noproc`, `{nodedown, Node}`, ...); TimeoutError after `timeoutMs`.
    */
-  async call(dest: Destination, request: Term, timeoutMs = 5000): Promise<Term> {
+  call(dest: Destination, request: Term, timeoutMs = 5000): Promise<Term> {
     this.assertRunning();
-    const caller = this.signals.spawn();
-    const ref = caller.monitor(dest);
-    try {
-      // Reply through an alias, as gen:call does since OTP 24: a late reply to an alias
-      // that is gone is dropped rather than left in someone's mailbox.
-      this.signals.addAlias(ref, caller);
-      caller.send(dest, tuple(GEN_CALL, tuple(caller.pid, tagFor(ref)), request));
-      const answer = (await caller.receive(
-        (m) => m instanceof Tuple && m.length >= 2 && (isTagOf(m[0], ref) || (m[0] === DOWN && m[1] instanceof Reference && m[1].equals(ref))),
-        timeoutMs,
-      )) as Tuple;
-      if (answer[0] === DOWN) throw new CallError(`call to ${describe(dest)} failed: ${String(answer[4])}`, answer[4]);
-      return answer[1];
-    } catch (err) {
-      if (err instanceof TimeoutError) throw new TimeoutError(`call to ${describe(dest)} timed out`, timeoutMs);
-      throw err;
-    } finally {
-      // Exiting drops the monitor (a DEMONITOR_P goes to a remote target) and the alias.
-      caller.exit();
-    }
+    // No process per call: the call waits on an alias and a monitor of its own, as
+    // gen:call does since OTP 24, and a late reply to the alias, once removed, is dropped.
+    const ref = this.refs.make();
+    const router = this.router;
+    return new Promise<Term>((resolve, reject) => {
+      const timer = setTimeout(() => settle(() => reject(new TimeoutError(`call to ${describe(dest)} timed out`, timeoutMs))), timeoutMs);
+      let done = false;
+      const waiter: Inbox = {
+        pid: this.system.pid,
+        deliver: (m: Term) => {
+          if (!(m instanceof Tuple)) return;
+          if (m.length === 2 && isTagOf(m[0], ref)) settle(() => resolve(m[1]));
+          else if (m.length === 5 && m[0] === DOWN && m[1] instanceof Reference && m[1].equals(ref)) {
+            const reason = m[4] === NOCONNECTION ? tuple(NODEDOWN, atom(nodeOf(dest, this.name))) : m[4];
+            settle(() => reject(new CallError(`call to ${describe(dest)} failed: ${String(reason)}`, reason)));
+          }
+        },
+      };
+      const settle = (finish: () => void) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        router.registry.removeAlias(ref);
+        router.demonitor(waiter, ref);
+        finish();
+      };
+      router.registry.addAlias(ref, waiter);
+      router.monitor(waiter, dest, ref);
+      if (done) return; // the monitor fired at once: noproc
+      router.route(this.system.pid, dest, tuple(GEN_CALL, tuple(this.system.pid, tagFor(ref)), request));
+    });
   }
 
   /**
@@ -240,7 +272,7 @@ export class Node extends EventEmitter<NodeEvents> {
   reply(from: Term, reply: Term): void {
     if (!(from instanceof Tuple) || from.length !== 2 || !(from[0] instanceof Pid)) throw new TypeError('reply: From must be {Pid, Tag}');
     const { to, message } = replyFor(from, reply);
-    this.signals.sendReply(this.system, to, message);
+    this.router.sendReply(this.system.pid, to, message);
   }
 
   /**
@@ -272,34 +304,34 @@ export class Node extends EventEmitter<NodeEvents> {
 
   /** A new reference, unique to this node incarnation. */
   makeRef(): Reference {
-    const n = ++this.refCounter;
-    return new Reference(this.nodeAtom, this.creation, [n & 0x3ffff, this.refSalt[0], this.refSalt[1]]);
+    return this.refs.make();
   }
 
   /** Stops the node: every process exits, connections close, the EPMD registration ends. Idempotent. */
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.signals.exitAll(atom('shutdown'));
+    this.router.exitAll(atom('shutdown'));
     await this.connections.stop();
     this.epmd.registration?.close();
     await this.epmd.server?.stop();
     this.o.logger.info(`node ${this.name} stopped`);
   }
 
+  /** A control message from a peer; a malformed one throws, which drops that connection only. */
   private onControl(peer: string, control: Tuple, payload: Term | undefined): void {
-    if (this.signals.onControl(peer, control, payload)) return;
-    if (control[0] === DOP.SPAWN_REQUEST || control[0] === DOP.SPAWN_REQUEST_TT) {
-      void this.onSpawnRequest(peer, control, payload);
+    const message = parseControl(control, payload, peer);
+    if (message === undefined) {
+      this.o.logger.debug(`ignoring control message ${String(control[0])} from ${peer}`);
       return;
     }
-    this.o.logger.debug(`ignoring control message ${String(control[0])} from ${peer}`);
+    this.router.onControl(peer, message);
   }
 
   /** erpc into exposed functions; every other spawn is refused at once with `notsup`. */
-  private async onSpawnRequest(peer: string, control: Tuple, payload: Term | undefined): Promise<void> {
-    const req = parseSpawnRequest(control, payload);
-    if (req === undefined) return;
+  private async onSpawnRequest(peer: string, spawn: Extract<ControlMessage, { op: 'spawn_request' }>): Promise<void> {
+    const monitor = spawn.options.some((o) => o === atom('monitor') || (o instanceof Tuple && o[0] === atom('monitor')));
+    const req = { reqId: spawn.reqId, from: spawn.from, module: spawn.module, fn: spawn.fn, args: spawn.args, monitor };
     const conn = this.connections.get(peer);
     const kind = isErpcSpawn(req);
     if (kind === undefined || !this.running) {
@@ -307,8 +339,8 @@ export class Node extends EventEmitter<NodeEvents> {
       return;
     }
     // A process stands for the call, so that the caller's monitor, kill and DOWN work as with BEAM's.
-    const p = this.signals.spawn();
-    if (req.monitor) this.signals.watch(p, req.from, req.reqId);
+    const p = this.router.spawn();
+    if (req.monitor) this.router.watch(p, req.from, req.reqId);
     conn?.send(spawnReply(req.reqId, req.from, req.monitor ? SPAWN_REPLY_MONITOR : 0, p.pid));
     const [m, f, a] = kind === 'call' ? req.args.slice(1) : req.args;
     const outcome = await this.exposed.run(m, f, a);
@@ -328,27 +360,39 @@ export class Node extends EventEmitter<NodeEvents> {
       if (call === undefined || request === undefined) return;
       void this.exposed.run(request.module, request.fn, request.args).then((outcome) => {
         const { to, message: reply } = replyFor(call.from, rexReply(outcome));
-        this.signals.sendReply(rex, to, reply);
+        this.router.sendReply(rex.pid, to, reply);
       });
     });
   }
 
   /**
    * The node's own process: the sender of `node.send`, and the group leader of our
-   * rpc calls. It answers io requests (output of remote code we call) and drops
-   * everything else, so nothing piles up in its mailbox.
+   * rpc calls. It answers io requests (the output of remote code we call goes to the
+   * logger) and drops everything else, so nothing piles up in its mailbox.
    */
   private serveSystem(): Promise<void> {
     return this.system.serve((message) => {
-      if (message instanceof Tuple && message[0] === IO_REQUEST && message[1] instanceof Pid) {
-        this.system.send(message[1], tuple(IO_REPLY, message[2], OK));
+      // A call's reply sent to our pid rather than to the call's alias (net_kernel's
+      // async_reply does that) goes to the call, as it would reach the caller on BEAM.
+      const alias = message instanceof Tuple && message.length === 2 ? aliasOfTag(message[0]) : undefined;
+      if (alias !== undefined) {
+        this.router.registry.aliasOwner(alias)?.deliver(message);
+        return;
       }
+      const io = answerIoRequest(message, (text) => this.o.logger.info(`output of remote code: ${text.trimEnd()}`));
+      if (io !== undefined) this.system.send(io.to, io.reply);
     });
   }
 
-  private onDown(peer: string, hidden: boolean, reason: NessieError | undefined): void {
-    this.signals.nodeDown(peer);
-    this.emit('nodedown', peer, reason === undefined ? 'disconnect' : reason.message, { hidden });
+  private onUp(peer: string, hidden: boolean): void {
+    // What waited for this connection goes out before anything sent from here on.
+    this.outbox.connected(peer);
+    this.emit('nodeup', peer, { hidden });
+  }
+
+  private onDown(peer: string, hidden: boolean, error: NessieError | undefined): void {
+    this.router.nodeDown(peer);
+    this.emit('nodedown', peer, this.running ? nodedownReason(error) : 'net_kernel_terminated', { hidden, error });
   }
 
   private assertRunning(): void {
@@ -362,7 +406,24 @@ function tagFor(ref: Reference): ImproperList {
 }
 
 function isTagOf(t: Term, ref: Reference): boolean {
-  return t instanceof ImproperList && t.tail instanceof Reference && t.tail.equals(ref);
+  return aliasOfTag(t)?.equals(ref) ?? false;
+}
+
+/** The alias in a call tag `[alias | Ref]`. */
+function aliasOfTag(t: Term): Reference | undefined {
+  return t instanceof ImproperList && t.elements.length === 1 && t.elements[0] === ALIAS && t.tail instanceof Reference ? t.tail : undefined;
+}
+
+/** The node a destination lives on. */
+function nodeOf(dest: Destination, local: string): string {
+  if (dest instanceof Pid) return dest.node.name;
+  return typeof dest === 'string' ? local : dest.node;
+}
+
+/** net_kernel's word for why a connection ended. */
+function nodedownReason(error: NessieError | undefined): NodedownReason {
+  if (error === undefined) return 'disconnect';
+  return error.message.startsWith('net_tick_timeout') ? 'net_tick_timeout' : 'connection_closed';
 }
 
 function describe(dest: Destination): string {

@@ -5,6 +5,7 @@
 import { NotRunningError } from '../errors.js';
 import { atom, type Atom, type Pid, type Reference, type Term } from '../term/types.js';
 import { Mailbox, type Matcher } from './mailbox.js';
+import type { Inbox } from './registry.js';
 
 /** Where a message can go: a pid, a local registered name, or `{ name, node }` like `{Name, Node} ! Msg`. */
 export type Destination = Pid | string | { name: string; node: string };
@@ -14,14 +15,14 @@ export interface ProcessHost {
   route(from: Pid, dest: Destination, message: Term): boolean;
   link(from: Process, to: Pid): void;
   unlink(from: Process, to: Pid): void;
-  monitor(from: Process, target: Destination): Reference;
-  demonitor(from: Process, ref: Reference): void;
+  monitor(owner: Inbox, target: Destination): Reference;
+  demonitor(owner: Inbox, ref: Reference): void;
   exited(p: Process, reason: Term): void;
 }
 
 export const NORMAL: Atom = atom('normal');
 
-export class Process {
+export class Process implements Inbox {
   readonly pid: Pid;
   /** The registered name, if any. */
   name: string | undefined;

@@ -7,22 +7,25 @@ import type { ClusterNode, DiscoveryEvent } from '../../src/cluster/handle.js';
 import type { ConnectNodeResult, Resolver } from '../../src/cluster/resolver.js';
 import { InvalidOptionError, NotRunningError, TimeoutError } from '../../src/errors.js';
 import { basenameOf } from '../../src/node/node-name.js';
-import { Signals } from '../../src/node/signals.js';
-import { atom, Reference } from '../../src/term/types.js';
+import { silentLogger } from '../../src/logger.js';
+import { Outbox } from '../../src/node/outbox.js';
+import { RefMaker } from '../../src/node/refs.js';
+import { Registry } from '../../src/node/registry.js';
+import { Relations } from '../../src/node/relations.js';
+import { Router } from '../../src/node/router.js';
+import { atom } from '../../src/term/types.js';
 
 /** A node stand-in whose only real part is the process registry (for the cluster's name). */
 function fakeNode(name = 'app@10.0.0.1'): ClusterNode {
-  const signals = new Signals({
-    nodeAtom: atom(name),
-    creation: 1,
-    sendControl: () => true,
-    makeRef: () => new Reference(atom(name), 1, [1, 2, 3]),
-    ensureConnected: () => undefined,
-  });
+  const outbox = new Outbox(
+    { get: () => undefined, connect: async () => ({ ok: false }) },
+    { maxHeld: 1, logger: silentLogger, onConnectFailed: () => undefined },
+  );
+  const router = new Router(new Registry(atom(name), 1), new Relations(name), outbox, new RefMaker(atom(name), 1), silentLogger);
   return {
     name,
     connectTimeout: 1000,
-    spawn: (o) => signals.spawn(o.name),
+    spawn: (o) => router.spawn(o.name),
     tryConnect: async () => ({ ok: true }),
     nodes: () => [],
     disconnect: async () => true,

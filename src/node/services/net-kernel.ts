@@ -3,22 +3,22 @@
  * gen_server call `{is_auth, Node}` to `{net_kernel, Node}` that must answer `yes`
  * (net_kernel.erl handle_call). Without it every ping from BEAM to us says pang.
  */
-import { atom, Tuple } from '../term/types.js';
-import { parseGenCall, replyFor } from './gen.js';
-import type { Signals } from './signals.js';
+import { atom, Tuple } from '../../term/types.js';
+import { parseGenCall, replyFor } from '../gen.js';
+import type { Router } from '../router.js';
 
 const IS_AUTH = atom('is_auth');
 const YES = atom('yes');
 const NOT_SUPPORTED = atom('not_supported');
 
-/** Starts the `net_kernel` process on the node; it lives until the node stops. */
-export function startNetKernel(signals: Signals): void {
-  const p = signals.spawn('net_kernel');
+/** Starts the `net_kernel` process on the node; a system process: it lives until the node stops. */
+export function startNetKernel(router: Router): void {
+  const p = router.spawnSystem('net_kernel');
   void p.serve((message) => {
     const call = parseGenCall(message);
     if (call === undefined) return;
     const isAuth = call.request instanceof Tuple && call.request[0] === IS_AUTH;
     const { to, message: reply } = replyFor(call.from, isAuth ? YES : NOT_SUPPORTED);
-    signals.sendReply(p, to, reply);
+    router.sendReply(p.pid, to, reply);
   });
 }

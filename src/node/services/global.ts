@@ -12,10 +12,10 @@
  * true, `register`/`register_ext` → yes, `unregister` → ok. Verified against OTP 25
  * and 27 (test/interop/global.test.ts).
  */
-import type { Logger } from '../logger.js';
-import { atom, Atom, Tuple, tuple, type Term } from '../term/types.js';
-import { GEN_CAST, parseGenCall, replyFor } from './gen.js';
-import type { Signals } from './signals.js';
+import type { Logger } from '../../logger.js';
+import { atom, Atom, Tuple, tuple, type Term } from '../../term/types.js';
+import { GEN_CAST, parseGenCall, replyFor } from '../gen.js';
+import type { Router } from '../router.js';
 
 const INIT_CONNECT = atom('init_connect');
 const IN_SYNC = atom('in_sync');
@@ -27,9 +27,9 @@ const ANSWERS = new Map<Atom, Term>([
   [atom('unregister'), atom('ok')],
 ]);
 
-/** Starts `global_name_server` on a visible node; it lives until the node stops. */
-export function startGlobal(signals: Signals, self: Atom, logger: Logger): void {
-  const p = signals.spawn('global_name_server');
+/** Starts `global_name_server` on a visible node; a system process: it lives until the node stops. */
+export function startGlobal(router: Router, self: Atom, logger: Logger): void {
+  const p = router.spawnSystem('global_name_server');
   void p.serve((message) => {
     if (message instanceof Tuple && message[0] === GEN_CAST) {
       const cast = message[1];
@@ -48,6 +48,6 @@ export function startGlobal(signals: Signals, self: Atom, logger: Logger): void 
       return;
     }
     const { to, message: reply } = replyFor(call.from, answer);
-    signals.sendReply(p, to, reply);
+    router.sendReply(p.pid, to, reply);
   });
 }

@@ -1,0 +1,130 @@
+/**
+ * The node's table of live processes, their registered names, and aliases.
+ *
+ * Pids are made as BEAM makes them: an id and a serial (NEW_PID_EXT carries both, 32
+ * bits each). The id counts up; when it wraps, the serial moves on, so a pid is not
+ * reused for 2^64 spawns, and an id still held by a live process (the system
+ * processes spawned first, say) is skipped rather than handed out twice.
+ */
+import { Pid, type Atom, type Reference, type Term } from '../term/types.js';
+import type { Process } from './process.js';
+import { refKey } from './refs.js';
+
+/** Something that can receive messages: a process, or a waiter that stands in for one (a call). */
+export interface Inbox {
+  readonly pid: Pid;
+  deliver(message: Term): void;
+}
+
+const ID_LIMIT = 0x100000000; // 2^32
+
+export class Registry {
+  private readonly byId = new Map<number, Process>();
+  private readonly names = new Map<string, Process>();
+  private readonly aliases = new Map<string, Inbox>();
+  private readonly aliasesOf = new Map<Inbox, Set<string>>();
+  private nextId: number;
+  private serial = 0;
+
+  constructor(
+    readonly nodeAtom: Atom,
+    readonly creation: number,
+    firstId = 1,
+  ) {
+    this.nextId = firstId;
+  }
+
+  /** A pid no live process holds. */
+  newPid(): Pid {
+    // Bounded: at most one pass over the ids held by live processes.
+    for (;;) {
+      const id = this.nextId;
+      const serial = this.serial;
+      if (++this.nextId === ID_LIMIT) {
+        this.nextId = 0;
+        this.serial = (this.serial + 1) % ID_LIMIT;
+      }
+      if (!this.byId.has(id)) return new Pid(this.nodeAtom, id, serial, this.creation);
+    }
+  }
+
+  add(p: Process): void {
+    this.byId.set(p.pid.id, p);
+  }
+
+  /** Forgets a process that exited: its pid, its name, its aliases. */
+  remove(p: Process): void {
+    if (this.byId.get(p.pid.id) === p) this.byId.delete(p.pid.id);
+    if (p.name !== undefined && this.names.get(p.name) === p) this.names.delete(p.name);
+    this.removeAliasesOf(p);
+  }
+
+  /** The live local process a pid names. */
+  local(pid: Pid): Process | undefined {
+    if (pid.node !== this.nodeAtom || pid.creation !== this.creation) return undefined;
+    const p = this.byId.get(pid.id);
+    return p !== undefined && p.pid.serial === pid.serial ? p : undefined;
+  }
+
+  isLocal(pid: Pid): boolean {
+    return pid.node === this.nodeAtom;
+  }
+
+  /** Every live process. */
+  all(): Process[] {
+    return [...this.byId.values()];
+  }
+
+  register(name: string, p: Process): boolean {
+    if (this.names.has(name) || p.name !== undefined || !p.alive) return false;
+    this.names.set(name, p);
+    p.name = name;
+    return true;
+  }
+
+  unregister(name: string): boolean {
+    const p = this.names.get(name);
+    if (p === undefined) return false;
+    this.names.delete(name);
+    p.name = undefined;
+    return true;
+  }
+
+  whereis(name: string): Process | undefined {
+    return this.names.get(name);
+  }
+
+  registered(): string[] {
+    return [...this.names.keys()];
+  }
+
+  /** Makes `ref` an alias of `owner` (OTP 24+): messages sent to it reach the owner until removed. */
+  addAlias(ref: Reference, owner: Inbox): void {
+    const key = refKey(ref);
+    this.aliases.set(key, owner);
+    let keys = this.aliasesOf.get(owner);
+    if (keys === undefined) this.aliasesOf.set(owner, (keys = new Set()));
+    keys.add(key);
+  }
+
+  removeAlias(ref: Reference): void {
+    const key = refKey(ref);
+    const owner = this.aliases.get(key);
+    if (owner === undefined) return;
+    this.aliases.delete(key);
+    const keys = this.aliasesOf.get(owner);
+    keys?.delete(key);
+    if (keys?.size === 0) this.aliasesOf.delete(owner);
+  }
+
+  aliasOwner(ref: Reference): Inbox | undefined {
+    return this.aliases.get(refKey(ref));
+  }
+
+  private removeAliasesOf(owner: Inbox): void {
+    const keys = this.aliasesOf.get(owner);
+    if (keys === undefined) return;
+    this.aliasesOf.delete(owner);
+    for (const key of keys) this.aliases.delete(key);
+  }
+}
