@@ -16,6 +16,7 @@ export {
   TimeoutError,
   InvalidOptionError,
   NotRunningError,
+  NotRegisteredError,
   CallError,
   RpcError,
 } from './errors.js';
@@ -57,7 +58,7 @@ export { defaultResolver } from './cluster/resolver.js';
 export type { Term } from './term/types.js';
 export type { Logger } from './logger.js';
 export type { NodeOptions } from './node/options.js';
-export type { NodeEvents } from './node/node.js';
+export type { NodeEvents, NodedownReason } from './node/node.js';
 export type { ConnectResult } from './node/connections.js';
 export type { Destination } from './node/process.js';
 export type { Matcher } from './node/mailbox.js';
