@@ -20,8 +20,21 @@ export const ErrorCode = {
   CALL: 'ERR_CALL',
   RPC: 'ERR_RPC',
   NOT_REGISTERED: 'ERR_NOT_REGISTERED',
+  /** DecodeError: a message holds more terms than the connection's maxTermsPerMessage. */
+  TERM_DECODE_BUDGET: 'ERR_TERM_DECODE_BUDGET',
+  /** ConnectionClosedError: the peer stopped reading and our send queue went over maxQueuedBytes. */
+  SEND_QUEUE_OVERFLOW: 'ERR_SEND_QUEUE_OVERFLOW',
+  /** DistProtocolError: incomplete fragmented messages went over the connection's maxFragmentBytes. */
+  FRAGMENT_BUDGET: 'ERR_FRAGMENT_BUDGET',
+  /** DistProtocolError: a fragmented message got no fragment for fragmentTimeoutMs. */
+  FRAGMENT_TIMEOUT: 'ERR_FRAGMENT_TIMEOUT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** ErrorOptions plus a finer `code` where a subclass has more than one (ERR_TERM_DECODE_BUDGET...). */
+export interface NessieErrorOptions extends ErrorOptions {
+  code?: ErrorCode;
+}
 
 /** Root of every error this library produces. */
 export class NessieError extends Error {
@@ -37,17 +50,23 @@ export class NessieError extends Error {
 export class DecodeError extends NessieError {
   readonly offset: number;
   readonly tag: number | undefined;
-  constructor(message: string, offset: number, tag?: number, options?: ErrorOptions) {
-    super(ErrorCode.TERM_DECODE, `${message} (at byte ${offset}${tag === undefined ? '' : `, tag ${tag}`})`, options);
+  constructor(message: string, offset: number, tag?: number, options?: NessieErrorOptions) {
+    super(options?.code ?? ErrorCode.TERM_DECODE, `${message} (at byte ${offset}${tag === undefined ? '' : `, tag ${tag}`})`, options);
     this.offset = offset;
     this.tag = tag;
   }
 }
 
-/** A JavaScript value that has no Erlang term form (a function, NaN, a symbol...). */
+/**
+ * A JavaScript value that has no Erlang term form (a function, NaN, a symbol...).
+ * `path` says where it is in the value, from the root: `payload.items[3].b` (list or
+ * tuple index `[3]`, object or map key `.b`); undefined when no part is to blame.
+ */
 export class EncodeError extends NessieError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(ErrorCode.TERM_ENCODE, message, options);
+  readonly path: string | undefined;
+  constructor(message: string, options?: ErrorOptions & { path?: string }) {
+    super(ErrorCode.TERM_ENCODE, options?.path === undefined ? message : `${options.path}: ${message}`, options);
+    this.path = options?.path;
   }
 }
 
@@ -73,11 +92,11 @@ export class HandshakeError extends NessieError {
   }
 }
 
-/** A connected peer sent something the distribution protocol does not allow. */
+/** A connected peer sent something the distribution protocol does not allow (or more than its limits). */
 export class DistProtocolError extends NessieError {
   readonly peer: string | undefined;
-  constructor(message: string, peer?: string, options?: ErrorOptions) {
-    super(ErrorCode.DIST_PROTOCOL, message, options);
+  constructor(message: string, peer?: string, options?: NessieErrorOptions) {
+    super(options?.code ?? ErrorCode.DIST_PROTOCOL, message, options);
     this.peer = peer;
   }
 }
@@ -85,8 +104,8 @@ export class DistProtocolError extends NessieError {
 /** The connection to `peer` closed before the operation could finish. */
 export class ConnectionClosedError extends NessieError {
   readonly peer: string | undefined;
-  constructor(message: string, peer?: string, options?: ErrorOptions) {
-    super(ErrorCode.CONNECTION_CLOSED, message, options);
+  constructor(message: string, peer?: string, options?: NessieErrorOptions) {
+    super(options?.code ?? ErrorCode.CONNECTION_CLOSED, message, options);
     this.peer = peer;
   }
 }

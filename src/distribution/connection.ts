@@ -3,18 +3,29 @@
  * ticks both ways, the distribution header on receive, fragments both ways, and a
  * coalescing send queue with a busy limit.
  *
+ * Limits, so that a peer cannot exhaust our memory: a decode budget per message
+ * (maxTermsPerMessage), a hard cap on the send queue (maxQueuedBytes), one byte budget
+ * for all incomplete fragmented messages (maxFragmentBytes) and a timeout for those
+ * that stall (fragmentTimeoutMs). Each closes only this connection, with a logged
+ * reason whose error code names the limit.
+ *
+ * Sending honours the peer's flags: the pass-through form (112) without
+ * DFLAG_DIST_HDR_ATOM_CACHE, no fragments without DFLAG_FRAGMENTS, and older control
+ * messages where the peer lacks a newer one's flag (downgrade.ts).
+ *
  * It knows nothing of processes: each control message goes to the `ConnectionHandler`
  * that the node implements (interfaces are declared where they are used).
  */
 import type { Socket } from 'node:net';
-import { ConnectionClosedError, DistProtocolError, NessieError } from '../errors.js';
+import { ConnectionClosedError, DistProtocolError, ErrorCode, NessieError } from '../errors.js';
 import { decodeTerm } from '../term/decode.js';
 import { writeTerm } from '../term/encode.js';
 import { Tag, VERSION_MAGIC } from '../term/tags.js';
 import { Tuple, type Atom, type Term } from '../term/types.js';
 import { Writer } from '../term/writer.js';
 import { AtomCache, EMPTY_DIST_HEADER, fragmentHeader, readFragmentIds } from './dist-header.js';
-import { DFLAG_FRAGMENTS } from './flags.js';
+import { downgrade, needsDowngrade } from './downgrade.js';
+import { DFLAG_DIST_HDR_ATOM_CACHE, DFLAG_FRAGMENTS } from './flags.js';
 import { FragmentAssembler } from './fragments.js';
 import { PacketFramer, TICK } from './framing.js';
 import type { Logger } from '../logger.js';
@@ -38,6 +49,32 @@ export interface ConnectionOptions {
   busyLimit: number;
   /** Messages larger than this are sent in fragments, when the peer accepts them. */
   fragmentSize: number;
+  /**
+   * Decode budget: most terms one incoming message (control message and payload) may
+   * hold; see DecodeContext.termsLeft for what counts. Decoding costs up to ~150 bytes
+   * of heap per term, so this bounds the heap one message can take. Default
+   * DEFAULT_MAX_TERMS_PER_MESSAGE (2^20); over it, the connection closes with
+   * DecodeError ERR_TERM_DECODE_BUDGET.
+   */
+  maxTermsPerMessage?: number;
+  /**
+   * Hard cap on the send queue, in bytes. A send that finds more than this queued (the
+   * peer stopped reading, or a sender ignores `busy`) closes the connection with
+   * ConnectionClosedError ERR_SEND_QUEUE_OVERFLOW. A queue under the cap always takes
+   * one more message, whatever its size. Default the larger of 64 MiB and 4 * busyLimit.
+   */
+  maxQueuedBytes?: number;
+  /**
+   * Most bytes all incomplete fragmented messages of this connection may hold
+   * together. Default maxMessageSize. Over it: DistProtocolError ERR_FRAGMENT_BUDGET.
+   */
+  maxFragmentBytes?: number;
+  /**
+   * A fragmented message that gets no fragment for this long (ms) closes the
+   * connection with DistProtocolError ERR_FRAGMENT_TIMEOUT. Checked every quarter
+   * ticktime. Default ticktimeMs.
+   */
+  fragmentTimeoutMs?: number;
   handler: ConnectionHandler;
   logger: Logger;
 }
@@ -45,6 +82,10 @@ export interface ConnectionOptions {
 /** PASS_THROUGH: a message with no distribution header, each term carrying its own version byte. */
 const PASS_THROUGH = 112;
 const MAX_OPEN_SEQUENCES = 64;
+/** Default decode budget: 2^20 terms, ~150 MB of heap at worst (a deeply nested list). */
+export const DEFAULT_MAX_TERMS_PER_MESSAGE = 1 << 20;
+/** Default floor of the send queue cap. */
+export const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
 export class DistConnection {
   readonly peerName: string;
@@ -61,6 +102,12 @@ export class DistConnection {
   private nextSequenceId = 1n;
   private closedWith: NessieError | undefined | null = null;
   private readonly drainWaiters: Array<() => void> = [];
+  private readonly maxTermsPerMessage: number;
+  private readonly maxQueuedBytes: number;
+  // The peer's flags, read once: the send path tests booleans, not bigints.
+  private readonly passThrough: boolean;
+  private readonly canFragment: boolean;
+  private readonly mustDowngrade: boolean;
 
   constructor(
     private readonly socket: Socket,
@@ -69,7 +116,21 @@ export class DistConnection {
     this.peerName = options.peerName;
     this.peerFlags = options.peerFlags;
     this.peerCreation = options.peerCreation;
-    this.fragments = new FragmentAssembler({ maxMessageSize: options.maxMessageSize, maxOpenSequences: MAX_OPEN_SEQUENCES }, options.peerName);
+    this.maxTermsPerMessage = options.maxTermsPerMessage ?? DEFAULT_MAX_TERMS_PER_MESSAGE;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? Math.max(DEFAULT_MAX_QUEUED_BYTES, 4 * options.busyLimit);
+    this.passThrough = (options.peerFlags & DFLAG_DIST_HDR_ATOM_CACHE) === 0n;
+    // Fragments exist only in the distribution header form.
+    this.canFragment = !this.passThrough && (options.peerFlags & DFLAG_FRAGMENTS) !== 0n;
+    this.mustDowngrade = needsDowngrade(options.peerFlags);
+    this.fragments = new FragmentAssembler(
+      {
+        maxMessageSize: options.maxMessageSize,
+        maxOpenSequences: MAX_OPEN_SEQUENCES,
+        maxPendingBytes: options.maxFragmentBytes ?? options.maxMessageSize,
+        timeoutMs: options.fragmentTimeoutMs ?? options.ticktimeMs,
+      },
+      options.peerName,
+    );
     this.framer = new PacketFramer({
       maxFrameSize: options.maxMessageSize + 64,
       onFrame: (frame) => this.onFrame(frame),
@@ -109,25 +170,60 @@ export class DistConnection {
   /**
    * Queues a control message and its payload. Writes are batched until the next
    * turn of the event loop. Returns `false` when the connection is now over its
-   * busy limit (the message is queued anyway: nothing is dropped) or closed.
+   * busy limit (the message is queued anyway: nothing is dropped), when it is
+   * closed, or when the peer has no form of this message (ALIAS_SEND to a peer
+   * without DFLAG_ALIAS; logged at debug).
+   *
+   * All or nothing: when the message cannot be encoded, nothing of it is queued and
+   * the EncodeError (with the path of the offending value: `payload.items[3].b`) is
+   * thrown; the connection goes on as if the call had not been made.
    */
   send(control: Tuple, payload?: Term): boolean {
     if (this.closedWith !== null) return false;
+    if (this.mustDowngrade) {
+      const out = downgrade(control, payload, this.peerFlags);
+      if (out === undefined) {
+        this.options.logger.debug(`not sent to ${this.peerName}: control message ${String(control[0])} has no form it accepts`);
+        return false;
+      }
+      control = out.control;
+      payload = out.payload;
+    }
+    if (this.queuedBytes > this.maxQueuedBytes) {
+      this.overflow();
+      return false;
+    }
     const w = this.out;
     const start = w.pos;
-    const lenAt = w.skip(4);
-    w.bytes(EMPTY_DIST_HEADER);
-    const bodyAt = w.pos;
-    writeTerm(w, control);
-    if (payload !== undefined) writeTerm(w, payload);
-    const size = w.pos - lenAt - 4;
-    if (size > this.options.fragmentSize && (this.peerFlags & DFLAG_FRAGMENTS) !== 0n) {
-      const body = w.copyFrom(bodyAt);
+    let fragmentsOf: Buffer | undefined;
+    try {
+      const lenAt = w.skip(4);
+      if (this.passThrough) {
+        w.uint8(PASS_THROUGH);
+        w.uint8(VERSION_MAGIC);
+        writeTerm(w, control, 'control');
+        if (payload !== undefined) {
+          w.uint8(VERSION_MAGIC);
+          writeTerm(w, payload, 'payload');
+        }
+      } else {
+        w.bytes(EMPTY_DIST_HEADER);
+        writeTerm(w, control, 'control');
+        if (payload !== undefined) writeTerm(w, payload, 'payload');
+      }
+      const size = w.pos - lenAt - 4;
+      if (size > this.options.fragmentSize && this.canFragment) {
+        fragmentsOf = w.copyFrom(lenAt + 4 + EMPTY_DIST_HEADER.length);
+        w.pos = start;
+      } else {
+        w.patchUint32(lenAt, size);
+      }
+    } catch (err) {
+      // The batch holds other messages before this one: leave them whole.
       w.pos = start;
-      this.writeFragments(body);
-    } else {
-      w.patchUint32(lenAt, size);
+      throw err;
     }
+    if (fragmentsOf !== undefined) this.writeFragments(fragmentsOf);
     this.scheduleFlush();
     return !this.busy;
   }
@@ -191,9 +287,30 @@ export class DistConnection {
     for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 
+  // The peer is not reading (or a sender ignores `busy`): stop holding memory for it.
+  private overflow(): void {
+    const reason = new ConnectionClosedError(
+      `send queue over its cap: ${this.queuedBytes} bytes queued, maxQueuedBytes ${this.maxQueuedBytes} (the peer is not reading)`,
+      this.peerName,
+      { code: ErrorCode.SEND_QUEUE_OVERFLOW },
+    );
+    this.options.logger.warn(`dropping connection to ${this.peerName}: ${reason.message}`);
+    this.out.reset();
+    this.close(reason);
+    // Nothing more will be read by the peer; do not wait a second to free what it holds.
+    this.socket.destroy();
+  }
+
   private onTickTimer(): void {
-    if (Date.now() - this.lastReceived > this.options.ticktimeMs) {
+    const now = Date.now();
+    if (now - this.lastReceived > this.options.ticktimeMs) {
       this.close(new ConnectionClosedError('net_tick_timeout: peer silent for a whole ticktime', this.peerName));
+      return;
+    }
+    try {
+      this.fragments.expire(now);
+    } catch (err) {
+      this.drop(err);
       return;
     }
     if (!this.wroteSinceTick && this.out.pos === 0) this.socket.write(TICK);
@@ -206,10 +323,15 @@ export class DistConnection {
     try {
       this.framer.push(chunk);
     } catch (err) {
-      const reason = err instanceof NessieError ? err : new DistProtocolError(`bad message: ${(err as Error).message}`, this.peerName, { cause: err });
-      this.options.logger.warn(`dropping connection to ${this.peerName}: ${reason.message}`);
-      this.close(reason);
+      this.drop(err);
     }
+  }
+
+  /** Closes the connection for something the peer did, and logs why. */
+  private drop(err: unknown): void {
+    const reason = err instanceof NessieError ? err : new DistProtocolError(`bad message: ${(err as Error).message}`, this.peerName, { cause: err });
+    this.options.logger.warn(`dropping connection to ${this.peerName}: ${reason.code} ${reason.message}`);
+    this.close(reason);
   }
 
   private onFrame(frame: Buffer): void {
@@ -228,13 +350,13 @@ export class DistConnection {
       case Tag.DIST_FRAG_HEADER: {
         const ids = readFragmentIds(frame, 2, this.peerName);
         const { refs, offset } = this.atomCache.readRefs(frame, ids.offset, this.peerName);
-        const whole = this.fragments.start(ids.sequenceId, ids.fragmentId, refs, frame.subarray(offset));
+        const whole = this.fragments.start(ids.sequenceId, ids.fragmentId, refs, frame.subarray(offset), Date.now());
         if (whole !== undefined) this.deliver(whole.bytes, 0, whole.refs, false);
         return;
       }
       case Tag.DIST_FRAG_CONT: {
         const ids = readFragmentIds(frame, 2, this.peerName);
-        const whole = this.fragments.continue(ids.sequenceId, ids.fragmentId, frame.subarray(ids.offset));
+        const whole = this.fragments.continue(ids.sequenceId, ids.fragmentId, frame.subarray(ids.offset), Date.now());
         if (whole !== undefined) this.deliver(whole.bytes, 0, whole.refs, false);
         return;
       }
@@ -245,7 +367,8 @@ export class DistConnection {
 
   /** Decodes the control message and its payload from `buf` at `offset` and hands them on. */
   private deliver(buf: Buffer, offset: number, atomCache: Atom[], versioned: boolean): void {
-    const ctx = { atomCache };
+    // One decode budget for the control message and its payload together.
+    const ctx = { atomCache, termsLeft: this.maxTermsPerMessage };
     const skipVersion = (at: number) => {
       if (!versioned) return at;
       if (buf[at] !== VERSION_MAGIC) throw this.protocolError('pass-through term without version byte');

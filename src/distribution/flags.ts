@@ -68,6 +68,16 @@ export const LOCAL_DIST_FLAGS =
   DFLAG_SMALL_ATOM_TAGS | DFLAG_FRAGMENTS | DFLAG_EXIT_PAYLOAD | DFLAG_SEND_SENDER | DFLAG_SPAWN | DFLAG_ALIAS |
   DFLAG_BIG_SEQTRACE_LABELS | DFLAG_UNICODE_IO;
 
+/**
+ * A peer's flags as OTP reads them: DFLAG_MANDATORY_25_DIGEST stands for the whole
+ * OTP 25 mandatory set, so a node may send that one bit in place of them (OTP 25+
+ * accept it; dist_util:expand_mandatory_25_flag/1, applied to the flags of send_name
+ * and of the challenge). The handshake parsers apply it, so both sides see the set.
+ */
+export function expandMandatory25Digest(flags: bigint): bigint {
+  return (flags & DFLAG_MANDATORY_25_DIGEST) !== 0n ? flags | DFLAGS_MANDATORY_OTP25 : flags;
+}
+
 /** The mandatory flags `flags` lacks (empty when they are acceptable). */
 export function missingMandatory(flags: bigint, mandatory = DFLAGS_MANDATORY_OTP25): bigint {
   return mandatory & ~flags;

@@ -1,10 +1,12 @@
 /**
  * Reassembly of fragmented messages (DFLAG_FRAGMENTS, OTP 22+). A sequence starts
  * with a 69 header carrying the total fragment count as its FragmentId and ends
- * with FragmentId 1. Sizes and the number of open sequences are bounded, so a peer
- * cannot make us hold unbounded memory.
+ * with FragmentId 1. A peer cannot make us hold unbounded memory: one byte budget
+ * covers all the incomplete messages of a connection together, the number of open
+ * sequences is bounded, and a sequence that gets no fragment for a while is dropped
+ * with its connection (`expire`).
  */
-import { DistProtocolError } from '../errors.js';
+import { DistProtocolError, ErrorCode } from '../errors.js';
 import type { Atom } from '../term/types.js';
 
 export interface FragmentLimits {
@@ -12,6 +14,10 @@ export interface FragmentLimits {
   maxMessageSize: number;
   /** Most sequences open at once on one connection. */
   maxOpenSequences: number;
+  /** Most bytes held by all incomplete messages of the connection together. */
+  maxPendingBytes: number;
+  /** A sequence that gets no fragment for this long (ms) is a protocol error. */
+  timeoutMs: number;
 }
 
 interface Sequence {
@@ -19,6 +25,8 @@ interface Sequence {
   chunks: Buffer[];
   size: number;
   nextFragment: bigint;
+  /** When its last fragment arrived (ms, the clock passed in). */
+  lastAt: number;
 }
 
 /** A message whose fragments have all arrived: its bytes and the atom cache refs of its start header. */
@@ -29,54 +37,79 @@ export interface Reassembled {
 
 export class FragmentAssembler {
   private readonly open = new Map<bigint, Sequence>();
+  private pending = 0;
 
   constructor(
     private readonly limits: FragmentLimits,
     private readonly peer: string,
   ) {}
 
-  /** The first fragment. Returns the whole message when it was the only one. */
-  start(sequenceId: bigint, fragmentId: bigint, refs: Atom[], chunk: Buffer): Reassembled | undefined {
+  /** The first fragment, arrived at `now` (ms). Returns the whole message when it was the only one. */
+  start(sequenceId: bigint, fragmentId: bigint, refs: Atom[], chunk: Buffer, now: number): Reassembled | undefined {
     if (fragmentId < 1n) throw this.error(`fragment sequence ${sequenceId} starts with fragment id ${fragmentId}`);
     if (this.open.has(sequenceId)) throw this.error(`fragment sequence ${sequenceId} started twice`);
     if (fragmentId === 1n) return { bytes: chunk, refs };
     if (this.open.size >= this.limits.maxOpenSequences) throw this.error(`more than ${this.limits.maxOpenSequences} fragmented messages open`);
-    // Frames are views into socket chunks; copy so a sequence does not pin them.
-    const seq: Sequence = { refs, chunks: [Buffer.from(chunk)], size: chunk.length, nextFragment: fragmentId - 1n };
-    this.checkSize(seq);
+    const seq: Sequence = { refs, chunks: [], size: 0, nextFragment: fragmentId - 1n, lastAt: now };
+    this.hold(seq, chunk);
     this.open.set(sequenceId, seq);
     return undefined;
   }
 
-  /** A continuation fragment. Returns the whole message when it was the last one. */
-  continue(sequenceId: bigint, fragmentId: bigint, chunk: Buffer): Reassembled | undefined {
+  /** A continuation fragment, arrived at `now` (ms). Returns the whole message when it was the last one. */
+  continue(sequenceId: bigint, fragmentId: bigint, chunk: Buffer, now: number): Reassembled | undefined {
     const seq = this.open.get(sequenceId);
     if (seq === undefined) throw this.error(`fragment for unknown sequence ${sequenceId}`);
     if (fragmentId !== seq.nextFragment) throw this.error(`fragment ${fragmentId} of sequence ${sequenceId} out of order`);
-    seq.size += chunk.length;
-    this.checkSize(seq);
     if (fragmentId === 1n) {
+      this.checkSize(seq.size + chunk.length, chunk.length);
       this.open.delete(sequenceId);
+      this.pending -= seq.size;
       seq.chunks.push(chunk);
-      return { bytes: Buffer.concat(seq.chunks, seq.size), refs: seq.refs };
+      return { bytes: Buffer.concat(seq.chunks, seq.size + chunk.length), refs: seq.refs };
     }
-    seq.chunks.push(Buffer.from(chunk));
+    this.hold(seq, chunk);
     seq.nextFragment = fragmentId - 1n;
+    seq.lastAt = now;
     return undefined;
+  }
+
+  /**
+   * Throws DistProtocolError ERR_FRAGMENT_TIMEOUT when a sequence got no fragment
+   * for `timeoutMs` up to `now`: its sender has stalled or gone, and what it left
+   * would be held for the life of the connection.
+   */
+  expire(now: number): void {
+    for (const [id, seq] of this.open) {
+      const idle = now - seq.lastAt;
+      if (idle >= this.limits.timeoutMs) {
+        throw this.error(`fragmented message ${id} got no fragment for ${idle} ms (limit ${this.limits.timeoutMs} ms)`, ErrorCode.FRAGMENT_TIMEOUT);
+      }
+    }
   }
 
   /** Bytes held by incomplete sequences. */
   get pendingBytes(): number {
-    let n = 0;
-    for (const s of this.open.values()) n += s.size;
-    return n;
+    return this.pending;
   }
 
-  private checkSize(seq: Sequence): void {
-    if (seq.size > this.limits.maxMessageSize) throw this.error(`fragmented message exceeds ${this.limits.maxMessageSize} bytes`);
+  // Frames are views into socket chunks; copy so a sequence does not pin them.
+  private hold(seq: Sequence, chunk: Buffer): void {
+    this.checkSize(seq.size + chunk.length, chunk.length);
+    seq.chunks.push(Buffer.from(chunk));
+    seq.size += chunk.length;
+    this.pending += chunk.length;
   }
 
-  private error(message: string): DistProtocolError {
-    return new DistProtocolError(message, this.peer);
+  // Checked before a fragment is kept: its message's size and the connection's budget.
+  private checkSize(messageSize: number, adding: number): void {
+    if (messageSize > this.limits.maxMessageSize) throw this.error(`fragmented message exceeds ${this.limits.maxMessageSize} bytes`);
+    if (this.pending + adding > this.limits.maxPendingBytes) {
+      throw this.error(`incomplete fragmented messages would hold more than ${this.limits.maxPendingBytes} bytes`, ErrorCode.FRAGMENT_BUDGET);
+    }
+  }
+
+  private error(message: string, code?: ErrorCode): DistProtocolError {
+    return new DistProtocolError(message, this.peer, { code });
   }
 }

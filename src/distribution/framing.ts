@@ -51,52 +51,70 @@ export class HandshakeReader {
 /**
  * 4-byte length packets of a connected node, fed socket chunks as they come; empty
  * packets are ticks. A frame inside one chunk is emitted as a view, without a copy.
+ * A frame spread over chunks is collected as views of them and joined once, when
+ * it is whole: copying the pending bytes at every chunk would be quadratic (a 64 MB
+ * frame in 64 KiB chunks copied 32 GB).
  */
 export class PacketFramer {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  /** Length of the packet being collected, once its prefix is read; -1 before. */
+  /** Parts of the frame being collected (views of the chunks they came in). */
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+  /** Length of the frame being collected, once its prefix is read; -1 before. */
   private wanted = -1;
+  /** A length prefix split over chunks. */
+  private readonly prefix = Buffer.alloc(4);
+  private prefixBytes = 0;
 
   constructor(private readonly o: FramerOptions) {}
 
   /** Feeds bytes; calls onFrame for each whole packet. Throws DistProtocolError for an oversized length. */
   push(chunk: Buffer): void {
-    let buf = chunk;
-    if (this.pendingBytes > 0) {
-      this.pending.push(chunk);
-      buf = Buffer.concat(this.pending, this.pendingBytes + chunk.length);
-      this.pending = [];
-      this.pendingBytes = 0;
-    }
+    const end = chunk.length;
     let pos = 0;
-    for (;;) {
+    while (pos < end) {
       if (this.wanted < 0) {
-        if (buf.length - pos < 4) break;
-        const len = buf.readUInt32BE(pos);
+        let len: number;
+        if (this.prefixBytes === 0 && end - pos >= 4) {
+          len = chunk.readUInt32BE(pos);
+          pos += 4;
+        } else {
+          while (this.prefixBytes < 4 && pos < end) this.prefix[this.prefixBytes++] = chunk[pos++];
+          if (this.prefixBytes < 4) return;
+          this.prefixBytes = 0;
+          len = this.prefix.readUInt32BE(0);
+        }
         if (len > this.o.maxFrameSize) throw new DistProtocolError(`packet of ${len} bytes exceeds the limit of ${this.o.maxFrameSize}`);
-        pos += 4;
         if (len === 0) {
           this.o.onTick?.();
           continue;
         }
         this.wanted = len;
       }
-      if (buf.length - pos < this.wanted) break;
-      const frame = buf.subarray(pos, pos + this.wanted);
-      pos += this.wanted;
+      const missing = this.wanted - this.partsBytes;
+      if (this.partsBytes === 0 && end - pos >= missing) {
+        // The whole frame is in this chunk: a view.
+        const frame = chunk.subarray(pos, pos + missing);
+        pos += missing;
+        this.wanted = -1;
+        this.o.onFrame(frame);
+        continue;
+      }
+      const take = Math.min(missing, end - pos);
+      this.parts.push(chunk.subarray(pos, pos + take));
+      this.partsBytes += take;
+      pos += take;
+      if (this.partsBytes < this.wanted) return;
+      const frame = Buffer.concat(this.parts, this.partsBytes);
+      this.parts = [];
+      this.partsBytes = 0;
       this.wanted = -1;
       this.o.onFrame(frame);
-    }
-    if (pos < buf.length) {
-      this.pending.push(buf.subarray(pos));
-      this.pendingBytes = buf.length - pos;
     }
   }
 
   /** Bytes received but not yet part of an emitted packet. */
   get buffered(): number {
-    return this.pendingBytes;
+    return this.prefixBytes + this.partsBytes;
   }
 }
 

@@ -9,6 +9,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { HandshakeError } from '../errors.js';
+import { expandMandatory25Digest } from './flags.js';
 
 /** Statuses the acceptor sends after send_name (recv_status). */
 export type Status = 'ok' | 'ok_simultaneous' | 'nok' | 'not_allowed' | 'alive';
@@ -64,7 +65,7 @@ export function composeSendName(flags: bigint, creation: number, name: string): 
 }
 
 /**
- * send_name, either form. The old one (OTP 23/24 peers that skipped EPMD and so do
+ * send_name, either form (flags with DFLAG_MANDATORY_25_DIGEST expanded, as OTP does). The old one (OTP 23/24 peers that skipped EPMD and so do
  * not know our version) is:
  * | 1   | 2         | 4     | rest |
  * | 'n' | Version=5 | Flags | Name |
@@ -75,13 +76,13 @@ export function parseSendName(buf: Buffer): SendName {
   if (buf[0] === 0x4e) {
     need(buf, 15, stage);
     const len = buf.readUInt16BE(13);
-    return { form: 'N', flags: buf.readBigUInt64BE(1), creation: buf.readUInt32BE(9), name: readName(buf, 15, len, stage) };
+    return { form: 'N', flags: expandMandatory25Digest(buf.readBigUInt64BE(1)), creation: buf.readUInt32BE(9), name: readName(buf, 15, len, stage) };
   }
   if (buf[0] === 0x6e) {
     need(buf, 8, stage);
     const version = buf.readUInt16BE(1);
     if (version !== 5 && version !== 6) fail(`unsupported distribution version ${version}`, stage);
-    return { form: 'n', flags: BigInt(buf.readUInt32BE(3)), creation: undefined, name: readName(buf, 7, buf.length - 7, stage) };
+    return { form: 'n', flags: expandMandatory25Digest(BigInt(buf.readUInt32BE(3))), creation: undefined, name: readName(buf, 7, buf.length - 7, stage) };
   }
   return fail(`unexpected tag ${buf[0]}`, stage);
 }
@@ -114,12 +115,13 @@ export function composeChallenge(c: Challenge): Buffer {
   return out;
 }
 
+/** The challenge; its flags with DFLAG_MANDATORY_25_DIGEST expanded, as OTP does. */
 export function parseChallenge(buf: Buffer): Challenge {
   const stage = 'recv_challenge';
   need(buf, 19, stage);
   if (buf[0] !== 0x4e) fail(`unexpected tag ${buf[0]} (only the OTP 23+ challenge is supported)`, stage);
   return {
-    flags: buf.readBigUInt64BE(1),
+    flags: expandMandatory25Digest(buf.readBigUInt64BE(1)),
     challenge: buf.readUInt32BE(9),
     creation: buf.readUInt32BE(13),
     name: readName(buf, 19, buf.readUInt16BE(17), stage),

@@ -35,12 +35,27 @@ export interface DecodeOptions {
    * Default 256 MiB. The size is checked before anything is inflated.
    */
   maxDecompressedSize?: number;
+  /**
+   * Most terms the encoding may hold (see DecodeContext.termsLeft for what counts).
+   * Default: no limit. Over it, decode throws DecodeError with code ERR_TERM_DECODE_BUDGET.
+   */
+  maxTerms?: number;
 }
 
 /** What the decoder needs beyond the bytes: the distribution layer's atom cache. */
 export interface DecodeContext {
   /** Atoms of the current distribution header, indexed by ATOM_CACHE_REF. */
   atomCache?: readonly Atom[];
+  /**
+   * The decode budget: how many more terms may be decoded with this context, shared by
+   * every decodeTerm call that passes it (a control message and its payload) and
+   * decreased by each. The root term counts one, and every element of a tuple, list
+   * (its tail included), map (keys and values) or fun's free variables one more,
+   * charged when the container opens, so a term over budget is refused before it is
+   * built. Decoding costs up to ~150 bytes of heap per term (deeply nested lists), far
+   * more than the input's bytes; this is what bounds it. Undefined: no limit.
+   */
+  termsLeft?: number;
 }
 
 /** Binaries shorter than this are copied out of the input; longer ones are views (BEAM's heap binary limit). */
@@ -66,6 +81,8 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Term {
     r.pos++;
     return new LocalTerm(r.copy(r.end - r.pos));
   }
+  if (options.maxTerms !== undefined) r.termsLeft = options.maxTerms;
+  r.charge(1);
   const term = readTerm(r, EMPTY_CONTEXT);
   if (r.pos !== r.end) r.fail(`${r.end - r.pos} trailing bytes after the term`);
   return term;
@@ -77,6 +94,13 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Term {
  */
 export function decodeTerm(buf: Buffer, offset: number, context: DecodeContext = EMPTY_CONTEXT): { term: Term; offset: number } {
   const r = new Reader(buf, offset);
+  if (context.termsLeft !== undefined) {
+    r.termsLeft = context.termsLeft;
+    r.charge(1);
+    const term = readTerm(r, context);
+    context.termsLeft = r.termsLeft;
+    return { term, offset: r.pos };
+  }
   const term = readTerm(r, context);
   return { term, offset: r.pos };
 }
@@ -103,6 +127,8 @@ function decodeCompressed(r: Reader, options: DecodeOptions): Term {
     r.fail(`compressed term inflates to ${inflated.length} bytes, header says ${size}`, Tag.COMPRESSED, at);
   }
   const inner = new Reader(inflated);
+  if (options.maxTerms !== undefined) inner.termsLeft = options.maxTerms;
+  inner.charge(1);
   const term = readTerm(inner, EMPTY_CONTEXT);
   if (inner.pos !== inner.end) inner.fail(`${inner.end - inner.pos} trailing bytes inside compressed term`);
   return term;
@@ -193,6 +219,7 @@ function readContainer(r: Reader, ctx: DecodeContext, tag: number, depth: number
     case Tag.LARGE_TUPLE_EXT: {
       const arity = tag === Tag.SMALL_TUPLE_EXT ? r.uint8() : r.uint32();
       r.need(arity, tag);
+      r.charge(arity, tag);
       const t = new Array<Term>(arity);
       for (let i = 0; i < arity; i++) t[i] = readTerm(r, ctx, depth);
       return brandTuple(t);
@@ -200,6 +227,7 @@ function readContainer(r: Reader, ctx: DecodeContext, tag: number, depth: number
     case Tag.LIST_EXT: {
       const len = r.uint32();
       r.need(len + 1, tag);
+      r.charge(len + 1, tag);
       const items = new Array<Term>(len);
       const buf = r.buf;
       for (let i = 0; i < len; i++) {
@@ -224,6 +252,7 @@ function readContainer(r: Reader, ctx: DecodeContext, tag: number, depth: number
     default: {
       const arity = r.uint32();
       r.need(arity * 2, tag);
+      r.charge(arity * 2, tag);
       const m = new Map<Term, Term>();
       for (let i = 0; i < arity; i++) {
         const k = readTerm(r, ctx, depth);
@@ -277,6 +306,7 @@ function readTermIterative(r: Reader, ctx: DecodeContext): Term {
       case Tag.LARGE_TUPLE_EXT: {
         const arity = tag === Tag.SMALL_TUPLE_EXT ? r.uint8() : r.uint32();
         r.need(arity, tag); // every element takes at least one byte
+        r.charge(arity, tag);
         if (arity > 0) {
           stack.push(frame(Open.Tuple, [], arity));
           continue;
@@ -290,6 +320,7 @@ function readTermIterative(r: Reader, ctx: DecodeContext): Term {
       case Tag.STRING_EXT: {
         const len = r.uint16();
         r.need(len, tag);
+        r.charge(len + 1, tag);
         const chars = new Array<number>(len);
         for (let i = 0; i < len; i++) chars[i] = r.buf[r.pos + i];
         r.pos += len;
@@ -299,6 +330,7 @@ function readTermIterative(r: Reader, ctx: DecodeContext): Term {
       case Tag.LIST_EXT: {
         const len = r.uint32();
         r.need(len + 1, tag); // elements and tail take at least a byte each
+        r.charge(len + 1, tag);
         if (len === 0) {
           // Not produced by OTP, but legal: [ | Tail] is just Tail.
           stack.push(frame(Open.ListTail, [], 0));
@@ -331,6 +363,7 @@ function readTermIterative(r: Reader, ctx: DecodeContext): Term {
       case Tag.MAP_EXT: {
         const arity = r.uint32();
         r.need(arity * 2, tag);
+        r.charge(arity * 2, tag);
         const m = new Map<Term, Term>();
         if (arity > 0) {
           stack.push(frame(Open.MapKey, [], arity, m));
@@ -366,6 +399,7 @@ function readTermIterative(r: Reader, ctx: DecodeContext): Term {
         const index = r.uint32();
         const numFree = r.uint32();
         r.need(numFree, tag);
+        r.charge(numFree, tag);
         const module = readAtom(r, ctx);
         const oldIndex = readSmallOrInteger(r);
         const oldUniq = readSmallOrInteger(r);

@@ -57,7 +57,7 @@ export function encode(term: Term, options: EncodeOptions = {}): Buffer {
       w.uint8(Tag.LOCAL_EXT);
       w.bytes(term.bytes);
     } else {
-      writeTerm(w, term);
+      writeTerm(w, term, 'term');
     }
     const plain = w.copyFrom(0);
     return options.compressed === undefined || options.compressed === false ? plain : compress(plain, options.compressed);
@@ -95,9 +95,101 @@ const NIL_TAIL = Symbol('nil tail');
 /** Past this depth the recursive fast path hands the rest to the iterative writer (which also catches cycles). */
 const MAX_RECURSION = 256;
 
-/** Writes `term` (no version byte) at the writer's position. Used by the distribution layer too. */
-export function writeTerm(w: Writer, term: Term): void {
-  writeFast(w, term, 0);
+/**
+ * Writes `term` (no version byte) at the writer's position. Used by the distribution
+ * layer too. On an EncodeError the bytes written so far stay in `w` (the caller rolls
+ * back), and the error is thrown again with its path from `root` (`payload.items[3].b`).
+ */
+export function writeTerm(w: Writer, term: Term, root = 'term'): void {
+  try {
+    writeFast(w, term, 0);
+  } catch (err) {
+    if (err instanceof EncodeError && err.path === undefined) throw locateEncodeError(err, term, root);
+    throw err;
+  }
+}
+
+/**
+ * Finds where in `term` the value that made `err` is, by walking it again; the encode
+ * hot path keeps no trail, so a failure costs this second walk and success costs
+ * nothing. Iterative, with the same rules as the writers, and it catches cycles at
+ * their first repeat.
+ */
+function locateEncodeError(err: EncodeError, term: unknown, root: string): EncodeError {
+  const scratch = new Writer(64);
+  // Containers on the path from the root to the value in hand: one seen again is a cycle.
+  const onPath = new Set<object>();
+  const stack: Array<{ value: unknown; path: string } | Leave> = [{ value: term, path: root }];
+  const fail = (message: string, path: string) => new EncodeError(message, { path: shortPath(path, root), cause: err });
+  while (stack.length > 0) {
+    const item = stack.pop() as { value: unknown; path: string } | Leave;
+    if (item instanceof Leave) {
+      onPath.delete(item.container as object);
+      continue;
+    }
+    const { value, path } = item;
+    let scalar: boolean;
+    try {
+      scratch.reset();
+      scalar = writeScalar(scratch, value);
+    } catch (e) {
+      if (e instanceof EncodeError) return fail(e.message, path);
+      throw e;
+    }
+    if (scalar) continue;
+    const t = value as object;
+    if (onPath.has(t)) return fail('cyclic structure has no Erlang term form', path);
+    const children: Array<{ value: unknown; path: string }> = [];
+    if (Array.isArray(t)) {
+      for (let i = 0; i < t.length; i++) children.push({ value: t[i], path: `${path}[${i}]` });
+    } else if (t instanceof Map) {
+      let i = 0;
+      for (const [k, v] of t) {
+        const key = describeKey(k);
+        children.push({ value: k, path: `${path}{key ${key ?? `#${i}`}}` });
+        children.push({ value: v, path: key === undefined ? `${path}{value #${i}}` : `${path}.${key}` });
+        i++;
+      }
+    } else if (t instanceof ImproperList) {
+      for (let i = 0; i < t.elements.length; i++) children.push({ value: t.elements[i], path: `${path}[${i}]` });
+      children.push({ value: t.tail, path: `${path}.tail` });
+    } else if (t instanceof Fun) {
+      try {
+        scratch.reset();
+        writeFunHead(scratch, t, []);
+      } catch (e) {
+        if (e instanceof EncodeError) return fail(e.message, path);
+        throw e;
+      }
+      children.push({ value: t.pid, path: `${path}.pid` });
+      for (let i = 0; i < t.freeVars.length; i++) children.push({ value: t.freeVars[i], path: `${path}.freeVars[${i}]` });
+    } else if (isPlainObject(t)) {
+      for (const k of Object.keys(t)) {
+        children.push({ value: Atom.intern(k), path: `${path}{key ${JSON.stringify(k)}}` });
+        children.push({ value: (t as Record<string, unknown>)[k], path: `${path}.${k}` });
+      }
+    } else {
+      return fail(`${t.constructor?.name ?? 'object'} has no Erlang term form`, path);
+    }
+    onPath.add(t);
+    stack.push(new Leave(t));
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
+  }
+  // Nothing to blame in the value (a getter that threw once, say): the error as it was, at the root.
+  return new EncodeError(err.message, { path: root, cause: err });
+}
+
+/** Paths deeper than a screen keep their root and their last 200 characters. */
+function shortPath(path: string, root: string): string {
+  return path.length <= 256 ? path : `${root}…${path.slice(-200)}`;
+}
+
+/** A map key as a path segment: atoms and strings by name, numbers as digits; undefined for others. */
+function describeKey(k: unknown): string | undefined {
+  if (k instanceof Atom) return k.name;
+  if (typeof k === 'string') return JSON.stringify(k);
+  if (typeof k === 'number' || typeof k === 'bigint' || typeof k === 'boolean') return String(k);
+  return undefined;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { DecodeError } from '../errors.js';
+import { DecodeError, ErrorCode } from '../errors.js';
 
 /**
  * A cursor over untrusted bytes. Every read checks that the bytes are there first,
@@ -10,6 +10,11 @@ export class Reader {
   readonly buf: Buffer;
   pos: number;
   readonly end: number;
+  /**
+   * Terms this decode may still produce (the decode budget). Containers charge for
+   * all their elements when they open, before anything is allocated for them.
+   */
+  termsLeft = Infinity;
 
   constructor(buf: Buffer, pos = 0, end = buf.length) {
     this.buf = buf;
@@ -83,6 +88,13 @@ export class Reader {
     this.buf.copy(v, 0, this.pos, this.pos + n);
     this.pos += n;
     return v;
+  }
+
+  /** Takes `n` terms from the budget; throws DecodeError ERR_TERM_DECODE_BUDGET when it runs out. */
+  charge(n: number, tag?: number): void {
+    if ((this.termsLeft -= n) < 0) {
+      throw new DecodeError('the term holds more terms than the decode budget allows', this.pos, tag, { code: ErrorCode.TERM_DECODE_BUDGET });
+    }
   }
 
   fail(message: string, tag?: number, at = this.pos): never {

@@ -32,14 +32,14 @@ test('truncated headers are protocol errors', () => {
 });
 
 test('fragments reassemble in order and respect the limits', () => {
-  const f = new FragmentAssembler({ maxMessageSize: 10, maxOpenSequences: 1 }, 'p');
-  assert.equal(f.start(1n, 3n, [], Buffer.from('ab')), undefined);
-  assert.equal(f.continue(1n, 2n, Buffer.from('cd')), undefined);
-  assert.deepEqual(f.continue(1n, 1n, Buffer.from('ef'))?.bytes, Buffer.from('abcdef'));
-  assert.throws(() => f.continue(9n, 1n, Buffer.from('x')), /unknown sequence/);
-  f.start(2n, 2n, [], Buffer.from('12'));
-  assert.throws(() => f.start(3n, 2n, [], Buffer.from('x')), /open/);
-  assert.throws(() => f.continue(2n, 1n, Buffer.alloc(9)), /exceeds/);
+  const f = new FragmentAssembler({ maxMessageSize: 10, maxOpenSequences: 1, maxPendingBytes: 100, timeoutMs: 1000 }, 'p');
+  assert.equal(f.start(1n, 3n, [], Buffer.from('ab'), 0), undefined);
+  assert.equal(f.continue(1n, 2n, Buffer.from('cd'), 0), undefined);
+  assert.deepEqual(f.continue(1n, 1n, Buffer.from('ef'), 0)?.bytes, Buffer.from('abcdef'));
+  assert.throws(() => f.continue(9n, 1n, Buffer.from('x'), 0), /unknown sequence/);
+  f.start(2n, 2n, [], Buffer.from('12'), 0);
+  assert.throws(() => f.start(3n, 2n, [], Buffer.from('x'), 0), /open/);
+  assert.throws(() => f.continue(2n, 1n, Buffer.alloc(9), 0), /exceeds/);
   const h = fragmentHeader(true, 7n, 3n);
   assert.deepEqual(readFragmentIds(h, 2, 'p'), { sequenceId: 7n, fragmentId: 3n, offset: 18 });
 });

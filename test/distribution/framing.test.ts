@@ -49,3 +49,49 @@ test('the handshake reader stops at each message and hands back the rest untouch
   big.append(Buffer.from([0, 11]));
   assert.throws(() => big.shift(), DistProtocolError);
 });
+
+// Counts the bytes Buffer.concat copies while `run` runs (the framer's only way to join chunks).
+function countConcat(run: () => void): { calls: number; bytes: number } {
+  const original = Buffer.concat;
+  const seen = { calls: 0, bytes: 0 };
+  Buffer.concat = ((list: readonly Uint8Array[], total?: number) => {
+    const out = original(list, total);
+    seen.calls++;
+    seen.bytes += out.length;
+    return out;
+  }) as typeof Buffer.concat;
+  try {
+    run();
+  } finally {
+    Buffer.concat = original;
+  }
+  return seen;
+}
+
+test('a big frame fed in many small chunks is joined once: linear copying, not quadratic', () => {
+  const big = Buffer.alloc(2 * 1024 * 1024);
+  for (let i = 0; i < big.length; i += 4096) big[i] = i / 4096; // a pattern, so a bad join shows
+  const bytes = Buffer.concat([frame4(Buffer.from('before')), TICK, frame4(big), frame4(Buffer.from('after'))]);
+  const frames: Buffer[] = [];
+  const f = new PacketFramer({ maxFrameSize: 4 * 1024 * 1024, onFrame: (b) => frames.push(Buffer.from(b)) });
+  const chunk = 2048 + 3; // odd size: prefixes and frames straddle chunk boundaries
+  const copied = countConcat(() => {
+    for (let at = 0; at < bytes.length; at += chunk) f.push(bytes.subarray(at, at + chunk));
+  });
+  assert.deepEqual(frames.map((b) => b.length), [6, big.length, 5]);
+  assert.ok(frames[1].equals(big));
+  assert.equal(frames[2].toString(), 'after');
+  assert.equal(f.buffered, 0);
+  // One join of the big frame (and perhaps of the small ones that straddled a boundary).
+  assert.ok(copied.bytes <= big.length + 64, `copied ${copied.bytes} bytes for a ${big.length}-byte frame`);
+  assert.ok(copied.calls <= 3, `${copied.calls} concat calls`);
+});
+
+test('frames inside one chunk are views of it, not copies', () => {
+  const bytes = Buffer.concat([frame4(Buffer.from('one')), frame4(Buffer.from('two'))]);
+  const frames: Buffer[] = [];
+  const f = new PacketFramer({ maxFrameSize: 100, onFrame: (b) => frames.push(b) });
+  f.push(bytes);
+  assert.equal(frames.length, 2);
+  for (const fr of frames) assert.equal(fr.buffer, bytes.buffer);
+});

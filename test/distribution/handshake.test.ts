@@ -6,7 +6,10 @@ import { createServer, connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { HandshakeError } from '../../src/errors.js';
 import { acceptHandshake } from '../../src/distribution/acceptor.js';
-import { DFLAG_PUBLISHED, DFLAGS_MANDATORY_OTP25, LOCAL_DIST_FLAGS } from '../../src/distribution/flags.js';
+import {
+  DFLAG_MANDATORY_25_DIGEST, DFLAG_PUBLISHED, DFLAG_UNLINK_ID, DFLAG_V4_NC, DFLAGS_MANDATORY_OTP25, DFLAGS_MANDATORY_OTP26, LOCAL_DIST_FLAGS,
+  missingMandatory,
+} from '../../src/distribution/flags.js';
 import {
   composeChallenge, composeSendName, digestsEqual, genChallenge, genDigest, parseChallenge, parseChallengeReply,
   parseComplement, parseSendName, resolveSimultaneous,
@@ -115,4 +118,50 @@ test('nok is a refusal; a stalled handshake is cut; garbage fails that socket on
   close();
   close2();
   close3();
+});
+
+// A node may send DFLAG_MANDATORY_25_DIGEST in place of the OTP 25 mandatory set; OTP 25+
+// expand it (dist_util:expand_mandatory_25_flag/1) on both sides, and so do we.
+const DIGEST_ONLY = DFLAG_MANDATORY_25_DIGEST | DFLAG_V4_NC | DFLAG_UNLINK_ID | DFLAG_PUBLISHED;
+
+test('DFLAG_MANDATORY_25_DIGEST stands for the OTP 25 mandatory set, in send_name (both forms) and the challenge', () => {
+  const sendName = Buffer.from([
+    0x4e,                         // 'N'
+    0, 0, 0, 0x04,                // Flags, high word: V4_NC (1 bsl 34)
+    0x06, 0, 0, 0x01,             // Flags, low word: MANDATORY_25_DIGEST 0x4000000 | UNLINK_ID 0x2000000 | PUBLISHED
+    0, 0, 0, 7,                   // Creation
+    0, 3,                         // Nlen
+    0x61, 0x40, 0x68,             // "a@h"
+  ]);
+  const parsed = parseSendName(sendName);
+  assert.equal(parsed.flags, DIGEST_ONLY | DFLAGS_MANDATORY_OTP25);
+  assert.equal(missingMandatory(parsed.flags, DFLAGS_MANDATORY_OTP26), 0n);
+  const old = Buffer.from([0x6e, 0, 5, 0x04, 0, 0, 0, 0x61, 0x40, 0x68]); // 'n' | version 5 | flags: the digest alone | name
+  assert.equal(parseSendName(old).flags, DFLAG_MANDATORY_25_DIGEST | DFLAGS_MANDATORY_OTP25);
+  const challenge = Buffer.from([
+    0x4e,                         // 'N'
+    0, 0, 0, 0x04, 0x06, 0, 0, 0x01, // Flags, as above
+    0xde, 0xad, 0xbe, 0xef,       // Challenge
+    0, 0, 0, 9,                   // Creation
+    0, 3, 0x62, 0x40, 0x68,       // Nlen, "b@h"
+  ]);
+  assert.equal(parseChallenge(challenge).flags, DIGEST_ONLY | DFLAGS_MANDATORY_OTP25);
+  // Without the digest bit nothing is added.
+  assert.equal(parseSendName(composeSendName(DFLAG_V4_NC, 1, 'a@h')).flags, DFLAG_V4_NC);
+});
+
+test('a peer that sends only DFLAG_MANDATORY_25_DIGEST for the OTP 25 set is accepted, as initiator and as acceptor', async () => {
+  for (const digestSide of ['initiator', 'acceptor'] as const) {
+    const [a, b, close] = await socketPair();
+    const flagsOf = (side: string) => (side === digestSide ? DIGEST_ONLY : LOCAL_DIST_FLAGS);
+    const [acc, ini] = await Promise.all([
+      acceptHandshake(b, { ...base, localFlags: flagsOf('acceptor'), localName: 'b@127.0.0.1', cookie: 'c', onPeerName: () => 'ok' }),
+      initiateHandshake(a, { ...base, localFlags: flagsOf('initiator'), localName: 'a@127.0.0.1', peerName: 'b@127.0.0.1', cookie: 'c' }),
+    ]);
+    const seen = digestSide === 'initiator' ? acc.peerFlags : ini.peerFlags;
+    assert.equal(seen & DFLAGS_MANDATORY_OTP25, DFLAGS_MANDATORY_OTP25, `${digestSide} sent the digest`);
+    a.destroy();
+    b.destroy();
+    close();
+  }
 });

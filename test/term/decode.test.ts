@@ -15,6 +15,7 @@ import {
   Port,
   Reference,
   Tuple,
+  tuple,
 } from '../../src/term/types.js';
 
 const b = (...bytes: number[]) => Buffer.from(bytes);
@@ -192,4 +193,39 @@ test('a million nested lists decode without overflowing the stack', () => {
 test('atom cache references resolve through the context', () => {
   const { term } = decodeTerm(b(104, 1, 82, 0), 0, { atomCache: [atom('cached')] });
   assert.deepEqual([...(term as Tuple)], [atom('cached')]);
+});
+
+test('the decode budget refuses a term with more terms than allowed, before building it', () => {
+  // [[[]]] : LIST_EXT 1, LIST_EXT 1, NIL, NIL, NIL -- 5 terms (root, two elements, two tails).
+  const nested = b(131, 108, 0, 0, 0, 1, 108, 0, 0, 0, 1, 106, 106, 106);
+  assert.deepEqual(decode(nested, { maxTerms: 5 }), [[[]]]);
+  assert.throws(() => decode(nested, { maxTerms: 4 }), (e: unknown) => e instanceof DecodeError && e.code === 'ERR_TERM_DECODE_BUDGET');
+  // Every container form counts its elements: tuples, maps (keys and values), strings, funs' free variables.
+  assert.throws(() => decode(b(131, 104, 3, 97, 1, 97, 2, 97, 3), { maxTerms: 3 }), /decode budget/);
+  assert.deepEqual(decode(b(131, 104, 3, 97, 1, 97, 2, 97, 3), { maxTerms: 4 }), tuple(1, 2, 3));
+  assert.throws(() => decode(b(131, 116, 0, 0, 0, 1, 97, 1, 97, 2), { maxTerms: 2 }), /decode budget/);
+  assert.throws(() => decode(b(131, 107, 0, 3, 1, 2, 3), { maxTerms: 4 }), /decode budget/);
+  // A context's budget is shared by the decodeTerm calls that pass it (a control message and its payload).
+  const ctx = { termsLeft: 6 };
+  const two = b(104, 2, 97, 1, 97, 2, 104, 2, 97, 1, 97, 2);
+  const first = decodeTerm(two, 0, ctx);
+  assert.equal(ctx.termsLeft, 3);
+  assert.throws(() => decodeTerm(two, first.offset, { termsLeft: 2 }), /decode budget/);
+  decodeTerm(two, first.offset, ctx);
+  assert.equal(ctx.termsLeft, 0);
+});
+
+test('a deep list far over the budget is refused after at most the budget in terms', () => {
+  // 3.2 million levels (16 MB): without a budget, decoding it needs ~600 MB of heap.
+  const levels = 3_200_000;
+  const bytes = Buffer.alloc(1 + levels * 5 + levels + 1);
+  let p = 0;
+  bytes[p++] = 131;
+  for (let i = 0; i < levels; i++) {
+    bytes[p++] = 108;
+    bytes.writeUInt32BE(1, p);
+    p += 4;
+  }
+  bytes.fill(106, p);
+  assert.throws(() => decode(bytes, { maxTerms: 100_000 }), (e: unknown) => e instanceof DecodeError && e.code === 'ERR_TERM_DECODE_BUDGET');
 });

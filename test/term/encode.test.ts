@@ -103,3 +103,35 @@ test('encode is re-entrant and does not leak state between calls', () => {
   assert.deepEqual([...b], [131, 119, 2, 111, 107]);
   assert.equal(a.length, 2_000_000 + 10);
 });
+
+test('an EncodeError says where in the value the problem is, as a path from the root', () => {
+  const where = (v: unknown): string | undefined => {
+    try {
+      encode(v as Term);
+    } catch (e) {
+      assert.ok(e instanceof EncodeError);
+      assert.equal(e.code, 'ERR_TERM_ENCODE');
+      assert.ok(e.message.startsWith(`${e.path}: `), e.message);
+      return e.path;
+    }
+    return assert.fail('encoded');
+  };
+  assert.equal(where({ items: [1, 2, 3, { a: 1, b: undefined }] }), 'term.items[3].b');
+  assert.equal(where(tuple(atom('ok'), [1, null as unknown as Term])), 'term[1][1]');
+  assert.equal(where(new Map<Term, Term>([[atom('k'), Number.NaN]])), 'term.k');
+  assert.equal(where(new Map<Term, Term>([[tuple(1), (() => 1) as unknown as Term]])), 'term{value #0}');
+  assert.equal(where(new Map<Term, Term>([[Symbol('s') as unknown as Term, 1]])), 'term{key #0}');
+  assert.equal(where(new ImproperList([1], undefined as unknown as Term)), 'term.tail');
+  assert.equal(where(undefined), 'term');
+  assert.equal(where([new Date()]), 'term[0]');
+  // The same object twice is not a cycle; an object inside itself is, at its first repeat.
+  const shared = [1];
+  assert.equal(where([shared, shared, { z: [undefined] }]), 'term[2].z[0]');
+  const cyclic: Term[] = [1];
+  cyclic.push(cyclic);
+  assert.equal(where(cyclic), 'term[1]');
+  assert.match(String(where({ ['k'.repeat(300)]: 1 })), /^term…/, 'long paths are cut');
+  let deep: Term = undefined as unknown as Term;
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  assert.ok(String(where(deep)).length < 300);
+});

@@ -1,0 +1,257 @@
+// DistConnection over a real loopback socket pair, the other end a raw socket that
+// plays the peer byte by byte: sends are all-or-nothing, the peer's flags shape what
+// goes out (pass-through form, downgraded control messages), and each limit (decode
+// budget, send queue cap, fragment budget and timeout) closes the connection with its
+// own error code. No test waits on a clock: each waits for an event, under a timeout.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, connect, type Socket } from 'node:net';
+import { EncodeError, type NessieError } from '../../src/errors.js';
+import { DistConnection, type ConnectionOptions } from '../../src/distribution/connection.js';
+import { aliasSend, DOP, payloadExit, regSend, sendSender, unlinkId } from '../../src/distribution/control.js';
+import { EMPTY_DIST_HEADER, fragmentHeader } from '../../src/distribution/dist-header.js';
+import {
+  DFLAG_DIST_HDR_ATOM_CACHE, DFLAG_FRAGMENTS, DFLAGS_MANDATORY_OTP26, LOCAL_DIST_FLAGS,
+} from '../../src/distribution/flags.js';
+import { frame4, PacketFramer, TICK } from '../../src/distribution/framing.js';
+import { decodeTerm } from '../../src/term/decode.js';
+import { encode } from '../../src/term/encode.js';
+import { atom, Pid, Reference, tuple, type Term, type Tuple } from '../../src/term/types.js';
+import type { Logger } from '../../src/logger.js';
+
+const US = atom('us@127.0.0.1');
+const PEER = atom('peer@127.0.0.1');
+const from = new Pid(US, 1, 0, 1);
+const to = new Pid(PEER, 2, 0, 1);
+
+interface Harness {
+  conn: DistConnection;
+  /** The raw peer end. */
+  peer: Socket;
+  controls: Array<{ control: Tuple; payload: Term | undefined }>;
+  closed: Promise<NessieError | undefined>;
+  warnings: string[];
+  /** Frames the peer has read so far (ticks left out). */
+  frames: Buffer[];
+  stop(): Promise<void>;
+}
+
+async function harness(o: Partial<ConnectionOptions> = {}, peerReads = true): Promise<Harness> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  const accepted = once(server, 'connection');
+  const peer = connect(port, '127.0.0.1');
+  await once(peer, 'connect');
+  const [socket] = (await accepted) as [Socket];
+  const controls: Harness['controls'] = [];
+  const warnings: string[] = [];
+  const logger: Logger = { debug: () => undefined, info: () => undefined, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) };
+  let onClosed: (r: NessieError | undefined) => void = () => undefined;
+  const closed = new Promise<NessieError | undefined>((resolve) => (onClosed = resolve));
+  const conn = new DistConnection(socket, {
+    localName: US.name,
+    peerName: PEER.name,
+    peerFlags: LOCAL_DIST_FLAGS,
+    peerCreation: 1,
+    ticktimeMs: 60_000,
+    maxMessageSize: 1 << 20,
+    busyLimit: 64 * 1024,
+    fragmentSize: 64 * 1024,
+    handler: { onControl: (_c, control, payload) => controls.push({ control, payload }), onClose: (_c, reason) => onClosed(reason) },
+    logger,
+    ...o,
+  });
+  conn.start(Buffer.alloc(0));
+  const frames: Buffer[] = [];
+  const framer = new PacketFramer({ maxFrameSize: 1 << 30, onFrame: (f) => frames.push(Buffer.from(f)) });
+  if (peerReads) peer.on('data', (chunk: Buffer) => framer.push(chunk));
+  else peer.pause();
+  peer.on('error', () => undefined);
+  return {
+    conn, peer, controls, closed, warnings, frames,
+    stop: async () => {
+      conn.close();
+      peer.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+/** Resolves once `check` holds, polling on the event loop; fails after `ms`. */
+async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** The reason the connection closed with; fails (instead of hanging) if it stays open for `ms`. */
+async function closedWithin(h: Harness, ms = 10_000): Promise<NessieError | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`connection still open after ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([h.closed, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A message as a BEAM peer frames it: distribution header with no atom cache refs, then the terms. */
+function message(control: Tuple, payload?: Term): Buffer {
+  const parts = [EMPTY_DIST_HEADER, encode(control).subarray(1)];
+  if (payload !== undefined) parts.push(encode(payload).subarray(1));
+  return frame4(Buffer.concat(parts));
+}
+
+/** Decodes a frame we sent in the distribution header form. */
+function readFrame(f: Buffer): { control: Term; payload: Term | undefined } {
+  assert.deepEqual([...f.subarray(0, 3)], [...EMPTY_DIST_HEADER]);
+  const first = decodeTerm(f, 3);
+  if (first.offset === f.length) return { control: first.term, payload: undefined };
+  const second = decodeTerm(f, first.offset);
+  assert.equal(second.offset, f.length);
+  return { control: first.term, payload: second.term };
+}
+
+test('a send that cannot be encoded queues nothing: the messages around it arrive whole', async () => {
+  const h = await harness();
+  try {
+    assert.equal(h.conn.send(regSend(from, atom('a')), 'before'), true);
+    assert.throws(
+      () => h.conn.send(regSend(from, atom('a')), { items: [1, 2, 3, { a: 1, b: undefined }] } as unknown as Term),
+      (e: unknown) => e instanceof EncodeError && e.path === 'payload.items[3].b' && /^payload\.items\[3\]\.b: undefined has no Erlang/.test(e.message),
+    );
+    assert.throws(() => h.conn.send(tuple(DOP.SEND, atom(''), Symbol('x') as unknown as Term), 1), (e: unknown) => e instanceof EncodeError && e.path === 'control[2]');
+    assert.equal(h.conn.send(regSend(from, atom('a')), 'after'), true);
+    await until(() => h.frames.length >= 2, 'two frames');
+    assert.deepEqual(h.frames.map((f) => readFrame(f).payload?.toString()), ['before', 'after']);
+    assert.equal(h.conn.closed, false);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('a peer without DFLAG_DIST_HDR_ATOM_CACHE gets the pass-through form (112), never fragments', async () => {
+  const flags = (DFLAGS_MANDATORY_OTP26 | DFLAG_FRAGMENTS) & ~DFLAG_DIST_HDR_ATOM_CACHE;
+  const h = await harness({ peerFlags: flags, fragmentSize: 100 });
+  try {
+    h.conn.send(tuple(DOP.SEND, atom(''), to), atom('hi'));
+    h.conn.send(tuple(DOP.SEND, atom(''), to), Buffer.alloc(300, 7));
+    await until(() => h.frames.length >= 2, 'two frames');
+    assert.deepEqual([...h.frames[0]], [
+      112,                                   // PASS_THROUGH
+      131,                                   // version byte of the control message
+      104, 3,                                // SMALL_TUPLE_EXT, arity 3
+      97, 2,                                 // SEND
+      119, 0,                                // '' (Unused)
+      88, 119, 14, ...Buffer.from('peer@127.0.0.1'), 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, // NEW_PID_EXT
+      131,                                   // version byte of the payload
+      119, 2, 0x68, 0x69,                    // 'hi'
+    ]);
+    // 300 bytes over a fragmentSize of 100, FRAGMENTS advertised: still one frame, since fragments need the header.
+    assert.equal(h.frames[1][0], 112);
+    assert.equal(h.frames[1].length, 1 + 1 + 35 + 1 + 5 + 300); // 112, 131, {SEND, '', Pid}, 131, BINARY_EXT
+  } finally {
+    await h.stop();
+  }
+});
+
+test('control messages the peer did not advertise go in their older forms, or not at all', async () => {
+  // The OTP 26 mandatory set and the header, but no SEND_SENDER, EXIT_PAYLOAD, ALIAS (UNLINK_ID is mandatory there).
+  const h = await harness({ peerFlags: DFLAGS_MANDATORY_OTP26 | DFLAG_DIST_HDR_ATOM_CACHE });
+  try {
+    h.conn.send(sendSender(from, to), 'msg');
+    h.conn.send(payloadExit(from, to), atom('oops'));
+    assert.equal(h.conn.send(aliasSend(from, new Reference(PEER, 1, [1, 2, 3])), 'lost'), false, 'ALIAS_SEND has no older form');
+    h.conn.send(unlinkId(5, from, to));
+    await until(() => h.frames.length >= 3, 'three frames');
+    assert.deepEqual(h.frames.map(readFrame), [
+      { control: tuple(DOP.SEND, atom(''), to), payload: Buffer.from('msg') },
+      { control: tuple(DOP.EXIT, from, to, atom('oops')), payload: undefined },
+      { control: unlinkId(5, from, to), payload: undefined },
+    ]);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('a peer that never reads is dropped once the send queue passes maxQueuedBytes; one that reads is not', async () => {
+  const maxQueuedBytes = 1024 * 1024;
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  const stalled = await harness({ maxQueuedBytes, fragmentSize: 1 << 20 }, false);
+  let sent = 0;
+  try {
+    // A sender that ignores `busy`, one message per turn of the event loop, bounded.
+    while (!stalled.conn.closed && sent < 5000) {
+      stalled.conn.send(regSend(from, atom('sink')), chunk);
+      sent++;
+      await new Promise((r) => setImmediate(r));
+    }
+    const reason = await closedWithin(stalled);
+    assert.equal(reason?.code, 'ERR_SEND_QUEUE_OVERFLOW');
+    assert.match(stalled.warnings.join('\n'), /send queue over its cap/);
+    assert.ok(sent < 5000);
+  } finally {
+    await stalled.stop();
+  }
+  // The same traffic to a peer that reads, from a sender that waits for drain(), never comes near the cap.
+  const reading = await harness({ maxQueuedBytes, fragmentSize: 1 << 20 });
+  try {
+    for (let i = 0; i < sent; i++) {
+      if (!reading.conn.send(regSend(from, atom('sink')), chunk)) await reading.conn.drain();
+      assert.equal(reading.conn.closed, false);
+    }
+    await until(() => reading.frames.length === sent, `${sent} frames`, 20_000);
+  } finally {
+    await reading.stop();
+  }
+});
+
+test('a message over the decode budget drops the connection, after the messages before it', async () => {
+  const h = await harness({ maxTermsPerMessage: 1000 });
+  try {
+    const ctl = tuple(DOP.SEND, atom(''), from);
+    h.peer.write(message(ctl, Array.from({ length: 990 }, (_, i) => i + 1000)));
+    h.peer.write(message(ctl, Array.from({ length: 1000 }, (_, i) => i + 1000)));
+    const reason = await closedWithin(h);
+    assert.equal(reason?.code, 'ERR_TERM_DECODE_BUDGET');
+    assert.equal(h.controls.length, 1);
+    assert.match(h.warnings.join('\n'), /ERR_TERM_DECODE_BUDGET/);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('incomplete fragmented messages share one byte budget per connection', async () => {
+  const h = await harness({ maxMessageSize: 1000, maxFragmentBytes: 1500 });
+  try {
+    // Two open sequences of 800 bytes each: each under maxMessageSize, together over the budget.
+    for (const seq of [1n, 2n]) {
+      h.peer.write(frame4(Buffer.concat([fragmentHeader(true, seq, 3n), Buffer.alloc(800)])));
+    }
+    const reason = await closedWithin(h);
+    assert.equal(reason?.code, 'ERR_FRAGMENT_BUDGET');
+  } finally {
+    await h.stop();
+  }
+});
+
+test('a fragmented message that stalls drops the connection after fragmentTimeoutMs', async () => {
+  // Ticks every 100 ms on our side; the peer ticks too, so only the stalled sequence is at fault.
+  const h = await harness({ ticktimeMs: 400, fragmentTimeoutMs: 300 });
+  const ticker = setInterval(() => h.peer.write(TICK), 50);
+  try {
+    const ctl = encode(tuple(DOP.SEND, atom(''), from)).subarray(1);
+    h.peer.write(frame4(Buffer.concat([fragmentHeader(true, 9n, 2n), ctl])));
+    const reason = await closedWithin(h);
+    assert.equal(reason?.code, 'ERR_FRAGMENT_TIMEOUT');
+    assert.match(h.warnings.join('\n'), /fragmented message 9 got no fragment/);
+  } finally {
+    clearInterval(ticker);
+    await h.stop();
+  }
+});
