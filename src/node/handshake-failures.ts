@@ -39,10 +39,14 @@ export class HandshakeFailureLog {
   record(f: HandshakeFailure): void {
     const line = `refused incoming connection from ${f.source}${f.peer === undefined ? '' : ` (claiming to be ${f.peer})`}: ${f.reason}`;
     if (this.now() - this.windowStart >= this.intervalMs) {
-      this.flush();
-      this.windowStart = this.now();
-      this.logger[f.level](line);
-      return;
+      if (this.suppressed > 0) {
+        // The flood goes on: the summary closes the interval and this one opens the next.
+        this.flush();
+      } else {
+        this.windowStart = this.now();
+        this.logger[f.level](line);
+        return;
+      }
     }
     this.suppressed++;
     this.suppressedWarn ||= f.level === 'warn';
@@ -63,7 +67,7 @@ export class HandshakeFailureLog {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.suppressed === 0) return;
-    const from = [...this.byAddress].map(([address, n]) => `${address} (x${n})`);
+    const from = [...this.byAddress].sort((a, b) => b[1] - a[1]).map(([address, n]) => `${address} (x${n})`);
     if (this.otherAddresses > 0) from.push(`${this.otherAddresses} from other addresses`);
     const seconds = Math.max(1, Math.round((this.now() - this.windowStart) / 1000));
     const line = `${this.suppressed} more failed handshakes in the last ${seconds} s, from ${from.join(', ')}; last: ${this.lastReason}`;
