@@ -12,6 +12,10 @@
  *
  * One request per connection. A malformed or oversized request, bytes after a request,
  * or a connection that sends no whole request in time closes that socket only.
+ *
+ * Remote peers (anything but this host) can only look names up, so they get less: a
+ * shorter deadline, and never the last `reservedForLocal` connections, which stay free
+ * for local nodes to register even while remote sockets that send nothing fill the rest.
  */
 import { createServer, isIPv4, type Server, type Socket } from 'node:net';
 import { EpmdError, InvalidOptionError } from '../errors.js';
@@ -39,11 +43,26 @@ export interface EpmdServerOptions {
   /** Most connections open at once, registrations included; more are dropped. Default 1024. */
   maxConnections?: number;
   /**
+   * How many of `maxConnections` only local peers may use (the ones that may register),
+   * so remote sockets cannot take every slot. Default min(64, maxConnections / 4).
+   */
+  reservedForLocal?: number;
+  /**
    * A connection must deliver one whole request within this many ms of connecting, and
    * a connection that got its answer is closed at the latest then. Registrations are
    * exempt once made. Default 10000 (epmd: 60 s, counted from the last byte).
    */
   requestTimeoutMs?: number;
+  /**
+   * The same deadline for remote peers, which send their one request (PORT_PLEASE2_REQ
+   * or NAMES_REQ) as soon as they connect. Default 2000, and never above requestTimeoutMs.
+   */
+  remoteRequestTimeoutMs?: number;
+  /**
+   * Which peers are local: they may register, and may use the reserved connections.
+   * Default epmd's rule: a loopback address, or the address the peer connected to.
+   */
+  isLocalPeer?: (remoteAddress: string, localAddress: string) => boolean;
 }
 
 interface Registered {
@@ -70,6 +89,8 @@ export class EpmdServer {
   private readonly sockets = new Set<Socket>();
   private stopping: Promise<void> | undefined;
   private lastDropWarning = 0;
+  /** Open connections from remote peers. */
+  private remoteCount = 0;
 
   private constructor(
     private readonly server: Server,
@@ -78,7 +99,8 @@ export class EpmdServer {
     /** The port bound (the one picked, when 0 was asked). */
     readonly port: number,
     private readonly logger: Logger,
-    private readonly requestTimeoutMs: number,
+    private readonly limits: { requestTimeoutMs: number; remoteRequestTimeoutMs: number; maxRemote: number; maxConnections: number },
+    private readonly isLocal: (remoteAddress: string, localAddress: string) => boolean,
   ) {}
 
   /**
@@ -91,8 +113,16 @@ export class EpmdServer {
     if (!Number.isInteger(o.port) || o.port < 0 || o.port > 0xffff) throw new InvalidOptionError('port', 'an integer from 0 to 65535', o.port);
     const maxConnections = o.maxConnections ?? 1024;
     if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new InvalidOptionError('maxConnections', 'a positive integer', maxConnections);
+    const reservedForLocal = o.reservedForLocal ?? Math.min(64, Math.floor(maxConnections / 4));
+    if (!Number.isInteger(reservedForLocal) || reservedForLocal < 0 || reservedForLocal >= maxConnections) {
+      throw new InvalidOptionError('reservedForLocal', 'an integer from 0 to maxConnections - 1', reservedForLocal);
+    }
     const requestTimeoutMs = o.requestTimeoutMs ?? 10_000;
     if (!Number.isFinite(requestTimeoutMs) || requestTimeoutMs <= 0 || requestTimeoutMs > 0x7fffffff) throw new InvalidOptionError('requestTimeoutMs', 'a positive number of ms', requestTimeoutMs);
+    const remoteRequestTimeoutMs = o.remoteRequestTimeoutMs ?? Math.min(2000, requestTimeoutMs);
+    if (!Number.isFinite(remoteRequestTimeoutMs) || remoteRequestTimeoutMs <= 0 || remoteRequestTimeoutMs > requestTimeoutMs) {
+      throw new InvalidOptionError('remoteRequestTimeoutMs', 'a positive number of ms, at most requestTimeoutMs', remoteRequestTimeoutMs);
+    }
     const logger = o.logger ?? silentLogger;
 
     const server = createServer();
@@ -108,9 +138,10 @@ export class EpmdServer {
     });
     const bound = server.address();
     const port = typeof bound === 'object' && bound !== null ? bound.port : o.port;
-    const epmd = new EpmdServer(server, o.address, port, logger, requestTimeoutMs);
+    const limits = { requestTimeoutMs, remoteRequestTimeoutMs, maxRemote: maxConnections - reservedForLocal, maxConnections };
+    const epmd = new EpmdServer(server, o.address, port, logger, limits, o.isLocalPeer ?? isLocalAddress);
     server.on('connection', (socket: Socket) => epmd.onConnection(socket));
-    server.on('drop', () => epmd.onDrop(maxConnections));
+    server.on('drop', () => epmd.onDrop(`${maxConnections} connections open`));
     server.on('error', (err) => logger.error(`epmd ${o.address}:${port}: listener error: ${err.message}`));
     logger.info(`epmd listening on ${o.address}:${port}`);
     return epmd;
@@ -131,12 +162,12 @@ export class EpmdServer {
     return this.stopping;
   }
 
-  private onDrop(maxConnections: number): void {
+  private onDrop(what: string): void {
     // A flood must not flood the log too: one warning per 10 s at most.
     const now = Date.now();
     if (now - this.lastDropWarning < 10_000) return;
     this.lastDropWarning = now;
-    this.logger.warn(`epmd ${this.address}:${this.port}: ${maxConnections} connections open, dropping new ones`);
+    this.logger.warn(`epmd ${this.address}:${this.port}: ${what}, dropping new ones`);
   }
 
   private onConnection(socket: Socket): void {
@@ -144,15 +175,25 @@ export class EpmdServer {
       socket.destroy();
       return;
     }
+    const local = this.isLocal(unmapped(socket.remoteAddress ?? ''), unmapped(socket.localAddress ?? ''));
+    if (!local) {
+      if (this.remoteCount >= this.limits.maxRemote) {
+        socket.destroy();
+        this.onDrop(`${this.remoteCount} remote connections open (the other ${this.limits.maxConnections - this.limits.maxRemote} are kept for local nodes)`);
+        return;
+      }
+      this.remoteCount++;
+    }
     this.sockets.add(socket);
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
     const acc = new ChunkAccumulator(2 + MAX_REQUEST_BYTES);
     let answered = false;
     let registeredAs: string | undefined;
+    const timeoutMs = local ? this.limits.requestTimeoutMs : this.limits.remoteRequestTimeoutMs;
     const deadline = setTimeout(() => {
-      if (!answered) this.logger.debug(`epmd: no whole request from ${peer} within ${this.requestTimeoutMs} ms; closing`);
+      if (!answered) this.logger.debug(`epmd: no whole request from ${peer} within ${timeoutMs} ms; closing`);
       socket.destroy();
-    }, this.requestTimeoutMs);
+    }, timeoutMs);
 
     socket.on('data', (chunk: Buffer) => {
       if (registeredAs !== undefined) {
@@ -177,23 +218,24 @@ export class EpmdServer {
       }
       if (request === undefined) return;
       answered = true;
-      registeredAs = this.onRequest(socket, peer, request);
+      registeredAs = this.onRequest(socket, peer, local, request);
       if (registeredAs !== undefined) clearTimeout(deadline);
     });
     socket.on('error', (err) => this.logger.debug(`epmd: connection from ${peer}: ${err.message}`));
     socket.on('close', () => {
       clearTimeout(deadline);
       this.sockets.delete(socket);
+      if (!local) this.remoteCount--;
       if (registeredAs !== undefined) this.unregister(registeredAs, socket);
     });
   }
 
   /** Answers one request; returns the name when the socket now holds a registration. */
-  private onRequest(socket: Socket, peer: string, request: EpmdRequest): string | undefined {
+  private onRequest(socket: Socket, peer: string, local: boolean, request: EpmdRequest): string | undefined {
     switch (request.type) {
       case 'ALIVE2_REQ': {
         const { type: _type, ...reg } = request;
-        return this.onAlive2Req(socket, peer, reg);
+        return this.onAlive2Req(socket, peer, local, reg);
       }
       case 'PORT_PLEASE2_REQ':
         // epmd closes after PORT2_RESP; erl_epmd waits for that close.
@@ -206,9 +248,9 @@ export class EpmdServer {
     }
   }
 
-  private onAlive2Req(socket: Socket, peer: string, reg: NodeRegistration): string | undefined {
+  private onAlive2Req(socket: Socket, peer: string, local: boolean, reg: NodeRegistration): string | undefined {
     // As epmd: only a process on this host may register (loopback, or our own address).
-    if (!isLocalPeer(socket)) {
+    if (!local) {
       this.logger.warn(`epmd: refusing ALIVE2_REQ for ${reg.name} from non-local ${peer}`);
       socket.destroy();
       return undefined;
@@ -255,10 +297,9 @@ function nowSeconds(): number {
 }
 
 /** epmd's rule for who may register: a loopback peer, or a peer whose address is our own. */
-function isLocalPeer(socket: Socket): boolean {
-  const remote = unmapped(socket.remoteAddress ?? '');
+function isLocalAddress(remote: string, local: string): boolean {
   if (remote === '::1' || (isIPv4(remote) && remote.startsWith('127.'))) return true;
-  return remote !== '' && remote === unmapped(socket.localAddress ?? '');
+  return remote !== '' && remote === local;
 }
 
 /** '::ffff:127.0.0.1' → '127.0.0.1' (a dual-stack listener reports IPv4 peers mapped). */

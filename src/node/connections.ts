@@ -2,6 +2,12 @@
  * The node's connections to other nodes: the listening socket, outgoing connects
  * (EPMD lookup or the fixed EPMD-less port, then the handshake), incoming accepts,
  * OTP's rules for simultaneous connects, and nodeup/nodedown.
+ *
+ * Nothing a peer says before it has answered our challenge changes what other peers
+ * rely on. A send_name is only a claim: an incoming attempt never closes a live
+ * connection and never makes us refuse another attempt under the same name. So a
+ * node without the cookie cannot cut a connected node off or keep it out, however
+ * many attempts it makes; the attempt that authenticates is the one that counts.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { ConnectionClosedError, HandshakeError, NessieError, TimeoutError } from '../errors.js';
@@ -13,7 +19,8 @@ import { initiateHandshake, type HandshakeResult } from '../distribution/initiat
 import { resolveSimultaneous } from '../distribution/handshake.js';
 import { portPlease2 } from '../epmd/client.js';
 import type { Tuple, Term } from '../term/types.js';
-import { hostOf } from './node-name.js';
+import { HandshakeFailureLog } from './handshake-failures.js';
+import { checkPeerName, hostOf } from './node-name.js';
 
 /** How to find a peer's distribution port. */
 export type PortLookup = { kind: 'epmd'; port: number } | { kind: 'fixed'; port: number };
@@ -48,13 +55,22 @@ export class Connections implements ConnectionHandler {
   private readonly pending = new Map<string, Promise<ConnectResult>>();
   /** Peers we are dialling, so an incoming attempt from one of them is a simultaneous connect. */
   private readonly dialling = new Set<string>();
-  /** Incoming handshakes in progress, by peer, so a dial that lost a simultaneous connect can wait for them. */
-  private readonly accepting = new Map<string, Promise<boolean>>();
+  /**
+   * Incoming handshakes in progress, by the name they claim (several per name: a claim
+   * proves nothing, so one attempt must not shut out another). Each resolves to whether
+   * it authenticated; a dial that lost a simultaneous connect waits on them.
+   */
+  private readonly accepting = new Map<string, Set<Promise<boolean>>>();
+  /** Called when an incoming attempt starts or a connection comes up (see awaitIncoming). */
+  private readonly changeWaiters = new Set<() => void>();
   private readonly sockets = new Set<Socket>();
+  private readonly failures: HandshakeFailureLog;
   private server: Server | undefined;
   private stopped = false;
 
-  constructor(private readonly o: ConnectionsOptions) {}
+  constructor(private readonly o: ConnectionsOptions) {
+    this.failures = new HandshakeFailureLog(o.logger);
+  }
 
   /** Starts listening; resolves to the bound port. */
   listen(address: string, port: number): Promise<number> {
@@ -82,9 +98,25 @@ export class Connections implements ConnectionHandler {
     return out;
   }
 
-  /** Connects to `peer` unless connected already; concurrent calls share one attempt. */
+  /**
+   * Handshakes in progress, for tests and diagnostics: our dials, incoming attempts by
+   * the name they claim, and connect() calls waiting. All empty once things settle.
+   */
+  handshakes(): { dialling: string[]; accepting: string[]; pending: string[] } {
+    return { dialling: [...this.dialling], accepting: [...this.accepting.keys()], pending: [...this.pending.keys()] };
+  }
+
+  /**
+   * Connects to `peer` unless connected already; concurrent calls share one attempt.
+   * A name that is not `basename@host` fails at once with InvalidOptionError.
+   */
   connect(peer: string): Promise<ConnectResult> {
     if (this.stopped) return Promise.resolve({ ok: false, error: new ConnectionClosedError('node is stopped', peer) });
+    try {
+      checkPeerName(peer);
+    } catch (err) {
+      return Promise.resolve({ ok: false, error: err as NessieError });
+    }
     if (peer === this.o.name) return Promise.resolve({ ok: true });
     if (this.live.has(peer)) return Promise.resolve({ ok: true });
     const existing = this.pending.get(peer);
@@ -106,6 +138,7 @@ export class Connections implements ConnectionHandler {
     this.stopped = true;
     for (const conn of [...this.live.values()]) conn.close();
     for (const s of this.sockets) s.destroy();
+    this.failures.flush();
     const server = this.server;
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
@@ -123,6 +156,7 @@ export class Connections implements ConnectionHandler {
 
   private async dial(peer: string): Promise<ConnectResult> {
     this.dialling.add(peer);
+    let error: NessieError;
     try {
       const port = await this.lookupPort(peer);
       const socket = await this.openSocket(hostOf(peer), port);
@@ -141,19 +175,69 @@ export class Connections implements ConnectionHandler {
         socket.destroy();
         throw err;
       }
+      if (this.stopped) {
+        socket.destroy();
+        throw new ConnectionClosedError('node is stopped', peer);
+      }
       this.adopt(socket, result);
       return { ok: true };
     } catch (err) {
-      // Lost a simultaneous connect: the peer's own attempt is the one that lives.
-      const incoming = this.accepting.get(peer);
-      if (incoming !== undefined && (await incoming)) return { ok: true };
-      if (this.live.has(peer)) return { ok: true };
-      const error = err instanceof NessieError ? err : new ConnectionClosedError(`cannot connect: ${(err as Error).message}`, peer, { cause: err });
-      this.o.logger.debug(`connect to ${peer} failed: ${error.message}`);
-      return { ok: false, error };
+      error = err instanceof NessieError ? err : new ConnectionClosedError(`cannot connect: ${(err as Error).message}`, peer, { cause: err });
     } finally {
       this.dialling.delete(peer);
     }
+    // `nok`: the peer is dialling us too and its name sorts higher, so its attempt is
+    // the one that lives (OTP's initiator waits to be told the same). Any other failure
+    // may still be overtaken by an incoming attempt already under way.
+    const lostSimultaneous = error instanceof HandshakeError && error.stage === 'recv_status' && /\bnok\b/.test(error.message);
+    if (await this.awaitIncoming(peer, lostSimultaneous)) return { ok: true };
+    this.o.logger.debug(`connect to ${peer} failed: ${error.message}`);
+    return { ok: false, error };
+  }
+
+  /**
+   * After a failed dial: whether an incoming connection from `peer` comes up instead.
+   * Waits on the incoming attempts under way (each ends within its handshake timeout);
+   * with `expectOne`, also for one that has not arrived yet, up to connectTimeoutMs.
+   * The wait is bounded even when a flood of fake attempts claims the name.
+   */
+  private async awaitIncoming(peer: string, expectOne: boolean): Promise<boolean> {
+    const deadline = Date.now() + this.o.connectTimeoutMs;
+    let sawAttempt = false;
+    while (!this.live.has(peer) && !this.stopped) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      const attempts = this.accepting.get(peer);
+      if (attempts !== undefined) {
+        sawAttempt = true;
+        // Until one of these authenticates (adopt() wakes nextChange), all of them
+        // fail, another arrives, or the deadline.
+        await this.untilChange(left, anyTrue([...attempts]));
+      } else if (expectOne && !sawAttempt) {
+        await this.untilChange(left);
+      } else {
+        break;
+      }
+    }
+    return this.live.has(peer);
+  }
+
+  /** Resolves on the next incoming attempt or connection up, when `also` settles, or after `ms`. */
+  private untilChange(ms: number, also?: Promise<unknown>): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.changeWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.changeWaiters.add(done);
+      void also?.then(done);
+    });
+  }
+
+  private changed(): void {
+    for (const wake of [...this.changeWaiters]) wake();
   }
 
   private async lookupPort(peer: string): Promise<number> {
@@ -193,8 +277,12 @@ export class Connections implements ConnectionHandler {
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined); // the handshake reports it
+    const source = socket.remoteFamily === 'IPv6' ? `[${socket.remoteAddress}]:${socket.remotePort}` : `${socket.remoteAddress}:${socket.remotePort}`;
     let peerSeen: string | undefined;
-    let settle: (ok: boolean) => void = () => undefined;
+    let verdict: PeerNameVerdict | undefined;
+    // The attempt is taken out of `accepting` before it settles, so whoever waits on it
+    // never sees a settled attempt still listed.
+    let finish: (ok: boolean) => void = () => undefined;
     acceptHandshake(socket, {
       localName: this.o.name,
       cookie: this.o.cookie,
@@ -202,47 +290,76 @@ export class Connections implements ConnectionHandler {
       creation: this.o.creation,
       timeoutMs: this.o.connectTimeoutMs,
       logger: this.o.logger,
-      onPeerName: (peer, creation) => {
-        const verdict = this.verdictFor(peer, creation);
-        if (verdict === 'ok' || verdict === 'ok_simultaneous' || verdict === 'alive') {
-          peerSeen = peer;
-          this.accepting.set(peer, new Promise<boolean>((resolve) => (settle = resolve)));
-        }
+      onPeerName: (peer) => {
+        peerSeen = peer;
+        verdict = this.verdictFor(peer);
+        if (verdict === 'ok' || verdict === 'ok_simultaneous' || verdict === 'alive') finish = this.trackAttempt(peer);
         return verdict;
       },
     }).then(
       (result) => {
         this.sockets.delete(socket);
+        if (this.stopped) {
+          socket.destroy();
+          finish(false);
+          return;
+        }
         this.adopt(socket, result);
-        settle(true);
+        finish(true);
       },
       (err: unknown) => {
         this.sockets.delete(socket);
         socket.destroy();
-        settle(false);
-        const reason = err instanceof HandshakeError ? `${err.message} (${err.stage})` : (err as Error).message;
-        this.o.logger.info(`refused incoming connection${peerSeen === undefined ? '' : ` from ${peerSeen}`}: ${reason}`);
+        finish(false);
+        this.onRefused(source, peerSeen, verdict, err);
       },
-    ).finally(() => {
-      if (peerSeen !== undefined) this.accepting.delete(peerSeen);
-    });
+    );
   }
 
-  /** OTP's answer to an incoming send_name (dist_util / net_kernel). */
-  private verdictFor(peer: string, creation: number | undefined): PeerNameVerdict {
+  /** Lists an incoming attempt under the name it claims; the function returned ends it. */
+  private trackAttempt(peer: string): (ok: boolean) => void {
+    let settle: (ok: boolean) => void = () => undefined;
+    const attempt = new Promise<boolean>((resolve) => (settle = resolve));
+    let attempts = this.accepting.get(peer);
+    if (attempts === undefined) this.accepting.set(peer, (attempts = new Set()));
+    attempts.add(attempt);
+    this.changed();
+    return (ok) => {
+      attempts.delete(attempt);
+      if (attempts.size === 0 && this.accepting.get(peer) === attempts) this.accepting.delete(peer);
+      settle(ok);
+    };
+  }
+
+  /**
+   * OTP's answer to an incoming send_name (dist_util / net_kernel accept_pending). It
+   * changes nothing: the peer has proved nothing yet.
+   * - Connected already: `alive`, as net_kernel answers for a connection that is up,
+   *   whatever creation the newcomer claims. Should the newcomer then pass the
+   *   challenge, it is a new incarnation (or a reconnect we have not seen the old side
+   *   of) and replaces the old connection; until then the old one stays untouched.
+   * - Dialling it: OTP's simultaneous-connect rule. Our dial goes on either way; a
+   *   dial that the peer answers `nok` waits for the peer's incoming attempt.
+   * - Otherwise `ok`, even while other attempts claim the same name: one that does not
+   *   authenticate must not shut out one that does.
+   */
+  private verdictFor(peer: string): PeerNameVerdict {
     if (this.stopped) return 'not_allowed';
-    const existing = this.live.get(peer);
-    if (existing !== undefined) {
-      // A new incarnation of a node whose old connection we have not seen die yet.
-      if (creation !== undefined && existing.peerCreation !== creation) {
-        existing.close(new ConnectionClosedError('peer restarted with a new creation', peer));
-        return 'ok';
-      }
-      return 'alive';
-    }
-    if (this.accepting.has(peer)) return 'nok';
+    if (this.live.has(peer)) return 'alive';
     if (this.dialling.has(peer)) return resolveSimultaneous(this.o.name, peer);
     return 'ok';
+  }
+
+  private onRefused(source: string, peer: string | undefined, verdict: PeerNameVerdict | undefined, err: unknown): void {
+    const reason = err instanceof HandshakeError ? `${err.message} (${err.stage})` : (err as Error).message;
+    if (verdict === 'nok' || verdict === 'not_allowed') {
+      // Our own answer: a simultaneous connect we win, or a node that is stopping.
+      this.o.logger.debug(`answered ${verdict} to ${peer} from ${source}`);
+      return;
+    }
+    // A peer that failed the challenge is worth a warning: a wrong cookie, or an attacker.
+    const level = err instanceof HandshakeError && err.stage === 'send_challenge_reply' ? 'warn' : 'info';
+    this.failures.record({ source, peer, reason, level });
   }
 
   /** A connection is hidden when either side is (OTP: a hidden node's connections are all hidden). */
@@ -270,6 +387,21 @@ export class Connections implements ConnectionHandler {
     this.o.logger.info(`connected to ${peer}`);
     this.o.events.onUp(peer, this.isHidden(conn));
     conn.start(result.leftover);
+    this.changed();
   }
+}
+
+/** True as soon as one of `attempts` resolves true; false once all resolved false. */
+function anyTrue(attempts: Promise<boolean>[]): Promise<boolean> {
+  return new Promise((resolve) => {
+    let left = attempts.length;
+    if (left === 0) resolve(false);
+    for (const a of attempts) {
+      void a.then((ok) => {
+        if (ok) resolve(true);
+        else if (--left === 0) resolve(false);
+      });
+    }
+  });
 }
 

@@ -36,6 +36,23 @@ export function parseNodeName(name: unknown, option = 'name'): NodeName {
   return { name, basename, host, ipVersion: ip === 4 ? 4 : ip === 6 ? 6 : 0 };
 }
 
+/**
+ * Checks the name of a node to connect to, by OTP's rule for node names (dist_util
+ * is_node_name: exactly one `@` with text on both sides) and the atom limit of 255
+ * characters; no whitespace or control characters (net_kernel validate_hostname). Looser
+ * than parseNodeName, which is for our own name: BEAM nodes may use other basenames.
+ * @throws InvalidOptionError (ERR_INVALID_OPTION) naming `option`.
+ */
+export function checkPeerName(name: unknown, option = 'node'): string {
+  const expected = "a node name 'basename@host', at most 255 characters";
+  if (typeof name !== 'string' || [...name].length > MAX_ATOM_CHARACTERS) throw new InvalidOptionError(option, expected, name);
+  const parts = name.split('@');
+  if (parts.length !== 2 || parts[0] === '' || parts[1] === '' || /[\s\u0000-\u001f\u007f]/u.test(name)) {
+    throw new InvalidOptionError(option, expected, name);
+  }
+  return name;
+}
+
 /** The part before `@`, or undefined when there is none (the seed's `basename`). */
 export function basenameOf(name: string): string | undefined {
   const at = name.indexOf('@');

@@ -21,9 +21,9 @@ class Raw {
     socket.on('error', () => undefined);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
   }
-  static open(port: number, host = '127.0.0.1'): Promise<Raw> {
+  static open(port: number, host = '127.0.0.1', localAddress?: string): Promise<Raw> {
     return new Promise((resolve, reject) => {
-      const s = connect({ host, port }, () => resolve(new Raw(s)));
+      const s = connect({ host, port, localAddress }, () => resolve(new Raw(s)));
       s.once('error', reject);
     });
   }
@@ -224,6 +224,53 @@ describe('EpmdServer under bad clients', () => {
   });
 });
 
+// Every test address is loopback, which epmd's rule counts as local; these tests tell
+// the server that only 127.0.0.1 is, so sockets from 127.0.0.5 play remote hosts.
+const onlyLoopbackOne = (remote: string) => remote === '127.0.0.1';
+const REMOTE = '127.0.0.5';
+
+describe('EpmdServer under remote clients', () => {
+  test('remote sockets that send nothing cannot take the room kept for local registrations', async () => {
+    const logger = recordingLogger();
+    const s = await start({ maxConnections: 4, reservedForLocal: 2, isLocalPeer: onlyLoopbackOne, requestTimeoutMs: 60_000, remoteRequestTimeoutMs: 60_000, logger });
+    const idle = [];
+    for (let i = 0; i < 4; i++) idle.push(await Raw.open(s.port, '127.0.0.1', REMOTE));
+    // Two of the four get the remote share; the other two are dropped at once.
+    await idle[2].waitClosed();
+    await idle[3].waitClosed();
+    assert.ok(logger.lines.some((l) => /remote connections open.*kept for local nodes/.test(l)), logger.lines.join('\n'));
+    const a = await registerRaw(s.port, 'local_a', 4370);
+    const b = await registerRaw(s.port, 'local_b', 4371);
+    assert.deepEqual(s.names().map((n) => n.name), ['local_b', 'local_a']);
+    // And the remote share frees up as its sockets go.
+    idle[0].socket.destroy();
+    await idle[0].closed;
+    assert.ok(await eventually(async () => (await Raw.open(s.port, '127.0.0.1', REMOTE).then(async (r) => {
+      r.socket.write(composeNamesReq());
+      await r.waitClosed();
+      return r.data.length;
+    })) > 4, 2000), 'a remote NAMES_REQ is served again');
+    for (const r of [idle[1], a.raw, b.raw]) r.socket.destroy();
+  });
+
+  test('remote sockets that send nothing are closed after remoteRequestTimeoutMs, local ones after requestTimeoutMs', async () => {
+    const s = await start({ isLocalPeer: onlyLoopbackOne, requestTimeoutMs: 60_000, remoteRequestTimeoutMs: 100 });
+    const local = await Raw.open(s.port);
+    const remote = await Raw.open(s.port, '127.0.0.1', REMOTE);
+    await remote.waitClosed(5000);
+    assert.equal(local.socket.destroyed || local.socket.readableEnded, false, 'the local one is still open');
+    local.socket.destroy();
+  });
+
+  test('a remote peer cannot register', async () => {
+    const s = await start({ isLocalPeer: onlyLoopbackOne });
+    const raw = await Raw.open(s.port, '127.0.0.1', REMOTE);
+    raw.socket.write(alive2('intruder', 4370));
+    await raw.waitClosed();
+    assert.deepEqual(s.names(), []);
+  });
+});
+
 describe('EpmdServer lifecycle', () => {
   test('binds only its address: two servers share a port on 127.0.0.2 and 127.0.0.3', async () => {
     const port = await freeSharedPort(['127.0.0.1', '127.0.0.2', '127.0.0.3']);
@@ -262,6 +309,8 @@ describe('EpmdServer lifecycle', () => {
     await assert.rejects(EpmdServer.start({ address: '127.0.0.1', port: 70000 }), InvalidOptionError);
     await assert.rejects(EpmdServer.start({ address: '127.0.0.1', port: 0, maxConnections: 0 }), InvalidOptionError);
     await assert.rejects(EpmdServer.start({ address: '127.0.0.1', port: 0, requestTimeoutMs: -1 }), InvalidOptionError);
+    await assert.rejects(EpmdServer.start({ address: '127.0.0.1', port: 0, maxConnections: 4, reservedForLocal: 4 }), InvalidOptionError);
+    await assert.rejects(EpmdServer.start({ address: '127.0.0.1', port: 0, requestTimeoutMs: 100, remoteRequestTimeoutMs: 200 }), InvalidOptionError);
     const s = await start();
     await assert.rejects(EpmdServer.start({ address: '127.0.0.1', port: s.port }), (err: unknown) => {
       assert.ok(err instanceof EpmdError);
