@@ -35,6 +35,11 @@ export interface ConnectionsOptions {
   connectTimeoutMs: number;
   maxMessageSize: number;
   busyLimit: number;
+  /** The per-connection limits of ConnectionOptions; DistConnection's defaults where left out. */
+  maxQueuedBytes?: number;
+  maxTermsPerMessage?: number;
+  maxFragmentBytes?: number;
+  fragmentTimeoutMs?: number;
   fragmentSize: number;
   logger: Logger;
   /** What arrives on connections, and when they come and go. */
@@ -379,6 +384,10 @@ export class Connections implements ConnectionHandler {
       ticktimeMs: this.o.ticktimeMs,
       maxMessageSize: this.o.maxMessageSize,
       busyLimit: this.o.busyLimit,
+      maxQueuedBytes: this.o.maxQueuedBytes,
+      maxTermsPerMessage: this.o.maxTermsPerMessage,
+      maxFragmentBytes: this.o.maxFragmentBytes,
+      fragmentTimeoutMs: this.o.fragmentTimeoutMs,
       fragmentSize: this.o.fragmentSize,
       handler: this,
       logger: this.o.logger,

@@ -131,6 +131,10 @@ export class Node extends EventEmitter<NodeEvents> {
       connectTimeoutMs: o.connectTimeoutMs,
       maxMessageSize: o.maxMessageSize,
       busyLimit: o.busyLimit,
+      maxQueuedBytes: o.maxQueuedBytes,
+      maxTermsPerMessage: o.maxTermsPerMessage,
+      maxFragmentBytes: o.maxFragmentBytes,
+      fragmentTimeoutMs: o.fragmentTimeoutMs,
       fragmentSize: FRAGMENT_SIZE,
       logger: o.logger,
       events: {

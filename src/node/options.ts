@@ -34,6 +34,22 @@ export interface NodeOptions {
   maxMessageSize?: number;
   /** Queued bytes above which `send` reports busy, per connection. Default 1 MiB (OTP's dist_buf_busy_limit). */
   busyLimit?: number;
+  /**
+   * Hard cap on the bytes queued for one peer: a connection whose peer stops reading is
+   * closed (ERR_SEND_QUEUE_OVERFLOW) once its queue passes it. Default the larger of
+   * 64 MiB and 4 * busyLimit.
+   */
+  maxQueuedBytes?: number;
+  /**
+   * Decode budget: most terms one incoming message may hold (each costs up to ~150
+   * bytes of heap to decode). Over it the connection closes (ERR_TERM_DECODE_BUDGET).
+   * Default 2^20.
+   */
+  maxTermsPerMessage?: number;
+  /** Most bytes all incomplete fragmented messages of one connection may hold together. Default maxMessageSize. */
+  maxFragmentBytes?: number;
+  /** A fragmented message that gets no fragment for this long (ms) closes its connection. Default the ticktime. */
+  fragmentTimeout?: number;
   /** Where log lines go. Default: warnings and errors on the console. */
   logger?: Logger;
 }
@@ -49,6 +65,10 @@ export interface ResolvedNodeOptions {
   listenAddress: string;
   maxMessageSize: number;
   busyLimit: number;
+  maxQueuedBytes: number;
+  maxTermsPerMessage: number;
+  maxFragmentBytes: number;
+  fragmentTimeoutMs: number;
   logger: Logger;
 }
 
@@ -77,6 +97,8 @@ export function resolveNodeOptions(o: NodeOptions, env: NodeJS.ProcessEnv = proc
   const connectTimeoutMs = positive('connectTimeout', o.connectTimeout ?? 7000);
   const listenAddress = o.listenAddress ?? (name.ipVersion === 6 ? name.host : name.ipVersion === 4 ? name.host : '::');
   if (isIP(listenAddress) === 0) throw new InvalidOptionError('listenAddress', 'an IPv4 or IPv6 address', listenAddress);
+  const maxMessageSize = positive('maxMessageSize', o.maxMessageSize ?? 256 * 1024 * 1024);
+  const busyLimit = positive('busyLimit', o.busyLimit ?? 1024 * 1024);
   if (o.hidden !== undefined && typeof o.hidden !== 'boolean') throw new InvalidOptionError('hidden', 'a boolean', o.hidden);
   return {
     name,
@@ -87,8 +109,12 @@ export function resolveNodeOptions(o: NodeOptions, env: NodeJS.ProcessEnv = proc
     ticktimeMs: ticktime * 1000,
     connectTimeoutMs,
     listenAddress,
-    maxMessageSize: positive('maxMessageSize', o.maxMessageSize ?? 256 * 1024 * 1024),
-    busyLimit: positive('busyLimit', o.busyLimit ?? 1024 * 1024),
+    maxMessageSize,
+    busyLimit,
+    maxQueuedBytes: positive('maxQueuedBytes', o.maxQueuedBytes ?? Math.max(64 * 1024 * 1024, 4 * busyLimit)),
+    maxTermsPerMessage: positive('maxTermsPerMessage', o.maxTermsPerMessage ?? 1 << 20),
+    maxFragmentBytes: positive('maxFragmentBytes', o.maxFragmentBytes ?? maxMessageSize),
+    fragmentTimeoutMs: positive('fragmentTimeout', o.fragmentTimeout ?? ticktime * 1000),
     logger: o.logger ?? consoleLogger(`[nessie ${name.name}]`),
   };
 }

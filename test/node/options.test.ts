@@ -31,6 +31,10 @@ test('bad options are refused with the option named and what was expected', () =
   check({ connectTimeout: -1 }, /connectTimeout/);
   check({ listenAddress: 'not-an-ip' }, /listenAddress/);
   check({ cookie: '' }, /cookie/);
+  check({ maxTermsPerMessage: 0 }, /maxTermsPerMessage/);
+  check({ maxQueuedBytes: -5 }, /maxQueuedBytes/);
+  check({ maxFragmentBytes: 'big' }, /maxFragmentBytes/);
+  check({ fragmentTimeout: NaN }, /fragmentTimeout/);
   assert.throws(() => resolveNodeOptions({ name: 'a@127.0.0.1', cookie: '' }, env), (e: unknown) => !(e as Error).message.includes('from-env'));
 });
 
@@ -41,6 +45,10 @@ test('defaults: EPMD on 4369 (or ERL_EPMD_PORT), ticktime 60 s, setup 7 s, liste
   assert.equal(o.connectTimeoutMs, 7000);
   assert.equal(o.listenAddress, '127.0.0.5');
   assert.equal(o.cookie, 'from-env');
+  // The limits that bound what one peer can make us hold (README, Security).
+  assert.deepEqual([o.maxMessageSize, o.maxQueuedBytes, o.maxTermsPerMessage, o.maxFragmentBytes, o.fragmentTimeoutMs], [
+    256 * 1024 * 1024, 64 * 1024 * 1024, 1 << 20, 256 * 1024 * 1024, 60_000,
+  ]);
   assert.deepEqual(resolveNodeOptions({ name: 'a@127.0.0.5' }, { ...env, ERL_EPMD_PORT: '4400' }).epmd, { port: 4400 });
 });
 
