@@ -7,6 +7,7 @@
  * `build()` gives the plain `DnsClusterOptions` it stands for, which `startSpec` also
  * takes directly.
  */
+import { isIP } from 'node:net';
 import { InvalidOptionError } from '../errors.js';
 import { defaultResolver, type Resolver } from './resolver.js';
 import { DnsClusterHandle, type ClusterNode, type DiscoveryResult } from './handle.js';
@@ -50,9 +51,29 @@ export const DnsQuery = {
       ...(options.names === undefined ? {} : { names: options.names }),
     };
   },
+  /**
+   * A query from one word of configuration (a `--query` flag, a DNS_CLUSTER_QUERY item):
+   * `NAME` uses the local node's basename; `BASENAME:NAME` (DNSCluster's
+   * `{basename, query}`) another one; `PREFIX*:NAME` finds the basenames through EPMD,
+   * connecting to the registered names that start with PREFIX (`my-app-*:my-app.internal`
+   * for Fly's per-release names). An IP address literal is taken as a NAME.
+   * @throws InvalidOptionError (ERR_INVALID_OPTION) for an empty NAME.
+   */
+  parse(spec: string): DnsQuery {
+    const i = spec.indexOf(':');
+    const head = spec.slice(0, i);
+    if (i <= 0 || isIP(spec) !== 0 || !/^[A-Za-z0-9_-]+\*?$/.test(head)) return checked(DnsQuery.query(spec), spec);
+    const name = spec.slice(i + 1);
+    return checked(head.endsWith('*') ? DnsQuery.query(name, { names: head.slice(0, -1) }) : DnsQuery.query(name, { basename: head }), spec);
+  },
   /** Do not look anything up (e.g. in development): the cluster starts but connects to nothing. */
   Ignore: { type: 'ignore' } as DnsQuery,
 } as const;
+
+function checked(q: DnsQuery, spec: string): DnsQuery {
+  if (q.type === 'query' && q.query === '') throw new InvalidOptionError('query', 'NAME, BASENAME:NAME or PREFIX*:NAME', spec);
+  return q;
+}
 
 /** Log levels passed to a `Logger`. */
 export type LoggerLevel = 'debug' | 'info' | 'warn' | 'error';

@@ -143,3 +143,13 @@ test('names options are checked at start', async () => {
   await assert.rejects(DnsCluster.new().withEpmdNames({ maxCached: -1 }).withResolver(r2).start(fakeNode()), /epmdNames.maxCached/);
   assert.deepEqual(DnsCluster.new().withEpmdNames({ timeoutMs: 250 }).build().epmdNames, { timeoutMs: 250, cacheMs: 30_000, maxCached: 1024 });
 });
+
+test('DnsQuery.parse reads the one-word forms: NAME, BASENAME:NAME, PREFIX*:NAME', () => {
+  assert.deepEqual(DnsQuery.parse('my-app.internal'), DnsQuery.query('my-app.internal'));
+  assert.deepEqual(DnsQuery.parse('nessie:nessie-headless'), DnsQuery.query('nessie-headless', { basename: 'nessie' }));
+  assert.deepEqual(DnsQuery.parse('my-app-*:my-app.internal'), DnsQuery.query('my-app.internal', { names: 'my-app-' }));
+  assert.deepEqual(DnsQuery.parse('fdaa:0:1::2'), DnsQuery.query('fdaa:0:1::2'), 'an IPv6 literal is a name, not BASENAME:NAME');
+  assert.deepEqual(DnsQuery.parse('_epmd._tcp.my-app'), DnsQuery.query('_epmd._tcp.my-app'));
+  assert.throws(() => DnsQuery.parse('app:'), InvalidOptionError);
+  assert.throws(() => DnsQuery.parse(''), InvalidOptionError);
+});
