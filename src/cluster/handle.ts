@@ -122,7 +122,7 @@ export class DnsClusterHandle extends EventEmitter<{ discovery: [DiscoveryEvent]
     return withTimeout(round, timeoutMs, 'discoverNodes');
   }
 
-  /** Whether a discovery has finished at least once: for health checks. */
+  /** Whether a discovery has finished at least once: for health checks. With `Ignore` it stays false, as in the seed. */
   async hasRan(_timeoutMs?: number): Promise<boolean> {
     this.assertRunning();
     return this.ran;
