@@ -1,6 +1,6 @@
 // `names` queries live: dnsmasq answers the query with four addresses, and the basenames
 // are found by asking each address's EPMD (NAMES_REQ):
-//   127.0.0.1  the real epmd binary: a real erl node (OTP 25) and TS nodes registered there
+//   127.0.0.1  the real epmd binary: real erl nodes (OTP 25 and 27) and TS nodes registered there
 //   127.0.0.2  the embedded EpmdServer (started by the first TS node there): TS nodes
 //   127.0.0.3  a socket that accepts and never answers: skipped after the timeout
 //   127.0.0.4  the discovering node (its own embedded EPMD)
@@ -23,7 +23,7 @@ const QUERY = 'names.test';
 const RUN = Date.now().toString(36);
 
 test('a names query connects the matching nodes registered with real epmd and the embedded EPMD, skips an unanswering EPMD, and leaves the other names alone', { timeout: 90_000 }, async (t) => {
-  if (!requireDnsmasq(t) || !requireOtp(t, 25)) return;
+  if (!requireDnsmasq(t) || !requireOtp(t, 25) || !requireOtp(t, 27)) return;
   const epmdOk = epmdAvailability();
   if (!epmdOk.ok) {
     if (process.env.CI) throw new Error(epmdOk.reason);
@@ -39,6 +39,8 @@ test('a names query connects the matching nodes registered with real epmd and th
     cleanup.unshift(() => epmd.stop());
     const erl = await ErlPeer.start({ name: `app-erl${RUN}@127.0.0.1`, cookie: COOKIE, otp: 25, epmdPort: port });
     cleanup.unshift(() => erl.stop());
+    const erl27 = await ErlPeer.start({ name: `app-erl27${RUN}@127.0.0.1`, cookie: COOKIE, otp: 27, epmdPort: port });
+    cleanup.unshift(() => erl27.stop());
     const start = async (name: string) => {
       const node = await Node.start({ name, cookie: COOKIE, epmd: { port }, connectTimeout: 3000, logger: silentLogger });
       cleanup.unshift(() => node.stop());
@@ -64,7 +66,7 @@ test('a names query connects the matching nodes registered with real epmd and th
       .start(main);
     cleanup.unshift(() => cluster.stop());
 
-    const expected = [`app-emb${RUN}@127.0.0.2`, `app-erl${RUN}@127.0.0.1`, `app-ts${RUN}@127.0.0.1`];
+    const expected = [`app-emb${RUN}@127.0.0.2`, `app-erl${RUN}@127.0.0.1`, `app-erl27${RUN}@127.0.0.1`, `app-ts${RUN}@127.0.0.1`].sort();
     const first = await cluster.discoverNodes(20_000);
     assert.deepEqual(first.nodes.sort(), expected, lines.join('\n'));
     assert.deepEqual(first.errors, []);
@@ -74,14 +76,16 @@ test('a names query connects the matching nodes registered with real epmd and th
     assert.match(skipped[0].error, /did not answer NAMES within 500 ms/);
 
     // The BEAM side sees the TS node, and it answers.
-    assert.equal(await erl.eval(`lists:member('main${RUN}@127.0.0.4', nodes()).`), 'true');
-    assert.equal(await erl.eval(`net_adm:ping('main${RUN}@127.0.0.4').`), 'pong');
+    for (const peer of [erl, erl27]) {
+      assert.equal(await peer.eval(`lists:member('main${RUN}@127.0.0.4', nodes()).`), 'true');
+      assert.equal(await peer.eval(`net_adm:ping('main${RUN}@127.0.0.4').`), 'pong');
+    }
 
     // A second round: nothing new, the hung address is skipped again and the round still finishes.
     const second = await cluster.discoverNodes(20_000);
     assert.deepEqual(second.nodes.sort(), expected);
     assert.deepEqual(cluster.lastDiscovery!.namesErrors.map((e) => e.address), ['127.0.0.3']);
-    assert.equal(lines.filter((l) => l.startsWith('info:Connected to node')).length, 3, lines.join('\n'));
+    assert.equal(lines.filter((l) => l.startsWith('info:Connected to node')).length, expected.length, lines.join('\n'));
   } finally {
     for (const s of hungSockets) s.destroy();
     for (const f of cleanup) await f();
