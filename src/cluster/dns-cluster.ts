@@ -7,21 +7,73 @@
  * `build()` gives the plain `DnsClusterOptions` it stands for, which `startSpec` also
  * takes directly.
  */
+import { isIP } from 'node:net';
 import { InvalidOptionError } from '../errors.js';
 import { defaultResolver, type Resolver } from './resolver.js';
 import { DnsClusterHandle, type ClusterNode, type DiscoveryResult } from './handle.js';
 
-/** What to look up: a DNS name (optionally with a basename of its own), or nothing at all. */
-export type DnsQuery = { type: 'query'; query: string; basename?: string } | { type: 'ignore' };
+/**
+ * Which names registered with EPMD a `names` query connects to: a string is a prefix
+ * (`'app-'`), a RegExp is tested against the name, a function gets the name and the
+ * address. Names are the alive part, before the `@`.
+ */
+export type NamePattern = string | RegExp | ((name: string, address: string) => boolean);
+
+/**
+ * What to look up: a DNS name, or nothing at all. The nodes found at the addresses a
+ * DNS name gives are `basename@address` (the local node's basename, or the query's own),
+ * or with `names`, every name registered with EPMD at that address that matches.
+ */
+export type DnsQuery = { type: 'query'; query: string; basename?: string; names?: NamePattern } | { type: 'ignore' };
+
+/** Options of `DnsQuery.query`: at most one of them. */
+export interface DnsQueryOptions {
+  /** The basename of the nodes at the answered addresses. Default: the local node's basename. */
+  basename?: string;
+  /**
+   * Ask each answered address's EPMD for its registered names (NAMES_REQ) and connect to
+   * those that match, for deployments whose basename changes per release. Needs a
+   * resolver with `names` (the default resolver has it). See `withEpmdNames`.
+   */
+  names?: NamePattern;
+}
 
 export const DnsQuery = {
-  /** A DNS name to query. `basename` overrides the local node's basename for the names built from its answers. */
-  query(query: string, options: { basename?: string } = {}): DnsQuery {
-    return { type: 'query', query, ...(options.basename === undefined ? {} : { basename: options.basename }) };
+  /**
+   * A DNS name to query. `basename` overrides the local node's basename for the names
+   * built from its answers; `names` finds the basenames through EPMD instead.
+   */
+  query(query: string, options: DnsQueryOptions = {}): DnsQuery {
+    return {
+      type: 'query',
+      query,
+      ...(options.basename === undefined ? {} : { basename: options.basename }),
+      ...(options.names === undefined ? {} : { names: options.names }),
+    };
+  },
+  /**
+   * A query from one word of configuration (a `--query` flag, a DNS_CLUSTER_QUERY item):
+   * `NAME` uses the local node's basename; `BASENAME:NAME` (DNSCluster's
+   * `{basename, query}`) another one; `PREFIX*:NAME` finds the basenames through EPMD,
+   * connecting to the registered names that start with PREFIX (`my-app-*:my-app.internal`
+   * for Fly's per-release names). An IP address literal is taken as a NAME.
+   * @throws InvalidOptionError (ERR_INVALID_OPTION) for an empty NAME.
+   */
+  parse(spec: string): DnsQuery {
+    const i = spec.indexOf(':');
+    const head = spec.slice(0, i);
+    if (i <= 0 || isIP(spec) !== 0 || !/^[A-Za-z0-9_-]+\*?$/.test(head)) return checked(DnsQuery.query(spec), spec);
+    const name = spec.slice(i + 1);
+    return checked(head.endsWith('*') ? DnsQuery.query(name, { names: head.slice(0, -1) }) : DnsQuery.query(name, { basename: head }), spec);
   },
   /** Do not look anything up (e.g. in development): the cluster starts but connects to nothing. */
   Ignore: { type: 'ignore' } as DnsQuery,
 } as const;
+
+function checked(q: DnsQuery, spec: string): DnsQuery {
+  if (q.type === 'query' && q.query === '') throw new InvalidOptionError('query', 'NAME, BASENAME:NAME or PREFIX*:NAME', spec);
+  return q;
+}
 
 /** Log levels passed to a `Logger`. */
 export type LoggerLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -33,6 +85,16 @@ export const defaultLogger: ClusterLogger = (level, message) => {
   if (level === 'debug') return;
   console.log(`[nessie_cluster][${level.toUpperCase()}] ${message}`);
 };
+
+/** How `names` queries ask EPMD. */
+export interface EpmdNamesOptions {
+  /** Deadline for one address's EPMD to answer NAMES_REQ, in ms; after it the address is skipped for the round. Default 1000. */
+  timeoutMs: number;
+  /** How long an address's answer is reused before EPMD is asked again, in ms. A failed connect to a name from it drops it sooner. Default 30000. */
+  cacheMs: number;
+  /** Addresses whose answers are kept at most (the oldest go first). Default 1024. */
+  maxCached: number;
+}
 
 export interface DnsClusterOptions {
   /** Name of the cluster's process on the node, unique per node. Default `nessie_cluster`. */
@@ -50,6 +112,10 @@ export interface DnsClusterOptions {
   maxConcurrentConnects: number;
   /** Disconnect connected nodes with a queried basename that DNS no longer lists. Default false. */
   prune: boolean;
+  /** Consecutive rounds a node must be missing from successful lookups before `prune` disconnects it. Default 3. */
+  pruneAfter: number;
+  /** How `names` queries ask EPMD. Default `{ timeoutMs: 1000, cacheMs: 30000, maxCached: 1024 }`. */
+  epmdNames: EpmdNamesOptions;
   /** Disconnect the nodes this cluster connected when it stops. Default false. */
   disconnectOnStop: boolean;
 }
@@ -63,6 +129,8 @@ const DEFAULTS: DnsClusterOptions = {
   connectTimeout: undefined,
   maxConcurrentConnects: 64,
   prune: false,
+  pruneAfter: 3,
+  epmdNames: { timeoutMs: 1000, cacheMs: 30_000, maxCached: 1024 },
   disconnectOnStop: false,
 };
 
@@ -110,9 +178,23 @@ export class DnsCluster {
     return this.with({ maxConcurrentConnects: n });
   }
 
-  /** Disconnect nodes that left DNS (same basename as a query). Default false. */
+  /**
+   * Disconnect nodes that left DNS (same basename as a query, or matching a `names`
+   * query). A node goes after `withPruneAfter` consecutive rounds without it, so one
+   * empty or NXDOMAIN answer disconnects nothing. Default false.
+   */
   withPrune(prune: boolean): DnsCluster {
     return this.with({ prune });
+  }
+
+  /** Consecutive rounds a node must be missing from DNS before `withPrune` disconnects it. Default 3. */
+  withPruneAfter(rounds: number): DnsCluster {
+    return this.with({ pruneAfter: rounds });
+  }
+
+  /** How `names` queries ask EPMD (per-address timeout, cache time, cache size). Default `{ timeoutMs: 1000, cacheMs: 30000, maxCached: 1024 }`. */
+  withEpmdNames(options: Partial<EpmdNamesOptions>): DnsCluster {
+    return this.with({ epmdNames: { ...this.options.epmdNames, ...options } });
   }
 
   /** Disconnect the nodes this cluster connected when it stops. Default false. */
@@ -137,12 +219,18 @@ export class DnsCluster {
 
 /**
  * Starts the actor: polls every interval (the first discovery at once) and connects
- * to the nodes it finds. With `DnsQuery.Ignore` it starts but never looks anything up.
- * @throws InvalidOptionError (ERR_INVALID_OPTION) for bad options or a name already used on this node.
+ * to the nodes it finds. With `withInterval(null)` it looks up only when
+ * `discoverNodes` is called, as the seed does. With `DnsQuery.Ignore` it starts but
+ * never looks anything up.
+ * @throws InvalidOptionError (ERR_INVALID_OPTION) for bad options, a name already used
+ *   on this node, or a `names` query with a resolver that has no `names`.
  */
 export async function startSpec(cluster: DnsCluster | Partial<DnsClusterOptions>, node: ClusterNode): Promise<DnsClusterHandle> {
   const options = validate(cluster instanceof DnsCluster ? cluster.build() : { ...DEFAULTS, ...cluster });
   const resolver = options.resolver ?? defaultResolver(node);
+  if (resolver.names === undefined && options.queries.some((q) => q.type === 'query' && q.names !== undefined)) {
+    throw new InvalidOptionError('query names', 'a resolver with names(address, timeoutMs), as defaultResolver has', 'a resolver without names');
+  }
   return DnsClusterHandle.start(options, resolver, node);
 }
 
@@ -157,6 +245,12 @@ function validate(o: DnsClusterOptions): DnsClusterOptions {
     if (q.basename !== undefined && !/^[A-Za-z0-9_-]+$/.test(q.basename)) {
       throw new InvalidOptionError('query basename', 'letters, digits, _ and -', q.basename);
     }
+    if (q.names !== undefined) {
+      if (!(typeof q.names === 'string' || q.names instanceof RegExp || typeof q.names === 'function')) {
+        throw new InvalidOptionError('query names', 'a prefix string, a RegExp or a function (name, address) => boolean', q.names);
+      }
+      if (q.basename !== undefined) throw new InvalidOptionError('query', 'either basename or names, not both', q);
+    }
   }
   if (o.interval !== null && !(typeof o.interval === 'number' && o.interval > 0 && Number.isFinite(o.interval))) {
     throw new InvalidOptionError('interval', 'a positive number of ms, or null', o.interval);
@@ -166,6 +260,12 @@ function validate(o: DnsClusterOptions): DnsClusterOptions {
   if (!(Number.isInteger(o.maxConcurrentConnects) && o.maxConcurrentConnects > 0)) {
     throw new InvalidOptionError('maxConcurrentConnects', 'a positive integer', o.maxConcurrentConnects);
   }
+  if (!(Number.isInteger(o.pruneAfter) && o.pruneAfter > 0)) throw new InvalidOptionError('pruneAfter', 'a positive integer number of rounds', o.pruneAfter);
+  const n = o.epmdNames;
+  if (n === null || typeof n !== 'object') throw new InvalidOptionError('epmdNames', '{ timeoutMs, cacheMs, maxCached }', n);
+  if (!(n.timeoutMs > 0 && n.timeoutMs <= 0x7fffffff)) throw new InvalidOptionError('epmdNames.timeoutMs', 'a positive number of ms', n.timeoutMs);
+  if (!(n.cacheMs >= 0 && Number.isFinite(n.cacheMs))) throw new InvalidOptionError('epmdNames.cacheMs', 'a number of ms, 0 or more', n.cacheMs);
+  if (!(Number.isInteger(n.maxCached) && n.maxCached >= 0)) throw new InvalidOptionError('epmdNames.maxCached', 'an integer, 0 or more', n.maxCached);
   return o;
 }
 

@@ -10,7 +10,8 @@ import { EventEmitter } from 'node:events';
 import { InvalidOptionError, NotRunningError, TimeoutError } from '../errors.js';
 import type { Process } from '../node/process.js';
 import { atom } from '../term/types.js';
-import type { DnsClusterOptions } from './dns-cluster.js';
+import type { DnsClusterOptions, DnsQuery } from './dns-cluster.js';
+import { EpmdNamesCache, matchesPattern } from './epmd-names.js';
 import type { ConnectError, Resolver, ResolverNode } from './resolver.js';
 
 /** The part of a Node a cluster uses. */
@@ -42,10 +43,24 @@ export interface DiscoveryEvent {
   failed: NodeConnectError[];
   /** Queries whose lookup failed, with the reason. */
   lookupErrors: Array<{ query: string; error: string }>;
+  /** Addresses of `names` queries whose EPMD could not be asked this round (skipped), with the reason. */
+  namesErrors: Array<{ query: string; address: string; error: string }>;
   durationMs: number;
 }
 
 const DISCOVER = atom('discover');
+
+type NameQuery = Extract<DnsQuery, { type: 'query' }>;
+
+/** One query's part of a round. */
+interface QueryOutcome {
+  query: NameQuery;
+  /** false when the DNS lookup failed: nothing is known of this query's nodes this round. */
+  ok: boolean;
+  addresses: string[];
+  /** Node names built from the answers, with the address each came from. */
+  found: Array<{ node: string; address: string; viaNames: boolean }>;
+}
 
 export class DnsClusterHandle extends EventEmitter<{ discovery: [DiscoveryEvent] }> {
   private running: Promise<DiscoveryResult> | undefined;
@@ -54,6 +69,9 @@ export class DnsClusterHandle extends EventEmitter<{ discovery: [DiscoveryEvent]
   private ran = false;
   private stopped = false;
   private readonly connectedByUs = new Set<string>();
+  /** Consecutive rounds each connected node has been missing from DNS (for prune). */
+  private readonly misses = new Map<string, number>();
+  private readonly namesCache: EpmdNamesCache;
   /** The last round's outcome, for status pages. */
   lastDiscovery: DiscoveryEvent | undefined;
 
@@ -64,6 +82,7 @@ export class DnsClusterHandle extends EventEmitter<{ discovery: [DiscoveryEvent]
     private readonly process: Process,
   ) {
     super();
+    this.namesCache = new EpmdNamesCache((address, timeoutMs) => this.resolver.names!(address, timeoutMs), options.epmdNames);
   }
 
   /** @internal use `startSpec` or `DnsCluster.start` */
@@ -76,11 +95,10 @@ export class DnsClusterHandle extends EventEmitter<{ discovery: [DiscoveryEvent]
     }
     const handle = new DnsClusterHandle(options, resolver, node, process);
     void handle.serve();
-    if (handle.ignoring) {
-      options.logger('info', 'DNS query is Ignore: not discovering nodes');
-    } else {
-      void handle.requestRound();
-    }
+    // As the seed: the first round at start only when polling; with Ignore or
+    // withInterval(null), nothing is looked up until discoverNodes is called.
+    if (handle.ignoring) options.logger('debug', 'DNS query is Ignore: not discovering nodes');
+    else if (options.interval !== null) void handle.requestRound().catch(() => undefined);
     return handle;
   }
 
@@ -104,7 +122,7 @@ export class DnsClusterHandle extends EventEmitter<{ discovery: [DiscoveryEvent]
     return withTimeout(round, timeoutMs, 'discoverNodes');
   }
 
-  /** Whether a discovery has finished at least once: for health checks. */
+  /** Whether a discovery has finished at least once: for health checks. With `Ignore` it stays false, as in the seed. */
   async hasRan(_timeoutMs?: number): Promise<boolean> {
     this.assertRunning();
     return this.ran;
@@ -123,6 +141,7 @@ export class DnsClusterHandle extends EventEmitter<{ discovery: [DiscoveryEvent]
       for (const name of this.connectedByUs) if (connected.has(name)) await this.resolver.disconnectNode?.(name);
     }
     this.process.exit();
+    this.options.logger('warn', 'DNS cluster stopped.');
   }
 
   private assertRunning(): void {
@@ -167,57 +186,86 @@ export class DnsClusterHandle extends EventEmitter<{ discovery: [DiscoveryEvent]
     const log = this.options.logger;
     const started = Date.now();
     if (this.ignoring) {
-      log('warn', 'discovery requested, but the DNS query is Ignore');
-      this.ran = true;
+      // The seed's text and level; and, as in the seed, an Ignore round does not count for hasRan.
+      log('warn', 'DNS cluster is set to ignore, will not discover or connect to nodes.');
       return { nodes: await this.resolver.listNodes(), errors: [] };
     }
-    const { names, lookupErrors } = await this.lookupAll();
-    const connectedBefore = new Set(await this.resolver.listNodes());
+    const { outcomes, lookupErrors, namesErrors } = await this.lookupAll();
+    const self = this.node.name;
+    const origin = new Map<string, QueryOutcome['found'][number]>();
+    for (const o of outcomes) for (const f of o.found) if (f.node !== self && !origin.has(f.node)) origin.set(f.node, f);
+    const names = [...origin.keys()];
+    // Hidden nodes are not in listNodes: without this they would be connected (and logged) every round.
+    const connectedBefore = new Set(await this.connectedNodes());
     const todo = names.filter((n) => !connectedBefore.has(n));
-    const outcomes = await mapLimited(todo, this.options.maxConcurrentConnects, (name) => this.connectOne(name));
+    const results = await mapLimited(todo, this.options.maxConcurrentConnects, (name) => this.connectOne(name));
     const connected: string[] = [];
     const failed: NodeConnectError[] = [];
-    for (const [i, error] of outcomes.entries()) {
+    for (const [i, error] of results.entries()) {
       const name = todo[i];
       if (error === undefined) {
         connected.push(name);
         this.connectedByUs.add(name);
-        log('info', `connected to ${name}`);
+        log('info', `Connected to node ${name}`);
       } else {
         failed.push({ node: name, error });
-        log('warn', `failed to connect to ${name}: ${describeError(error)}`);
+        log('error', `Failed to connect to node ${name}: ${describeError(error)}`);
+        // The name may be stale (a new release registered another): ask that EPMD again next round.
+        if (origin.get(name)?.viaNames === true) this.namesCache.forget(origin.get(name)!.address);
       }
     }
-    if (this.options.prune && lookupErrors.length === 0) await this.prune(new Set(names));
+    if (this.options.prune) await this.prune(outcomes);
     this.ran = true;
-    const event: DiscoveryEvent = { found: names, connected, failed, lookupErrors, durationMs: Date.now() - started };
+    const event: DiscoveryEvent = { found: names, connected, failed, lookupErrors, namesErrors, durationMs: Date.now() - started };
     this.lastDiscovery = event;
     this.emit('discovery', event);
     return { nodes: await this.resolver.listNodes(), errors: failed };
   }
 
-  /** Looks every query up at once; a failing query is logged and contributes nothing. */
-  private async lookupAll(): Promise<{ names: string[]; lookupErrors: DiscoveryEvent['lookupErrors'] }> {
-    const self = this.node.name;
-    const ownBasename = this.resolver.basename(self);
-    const queries = this.options.queries.filter((q) => q.type === 'query');
+  private async connectedNodes(): Promise<string[]> {
+    return this.resolver.connectedNodes !== undefined ? this.resolver.connectedNodes() : this.resolver.listNodes();
+  }
+
+  /** Looks every query up at once; a failing query is logged (debug) and contributes nothing. */
+  private async lookupAll(): Promise<{ outcomes: QueryOutcome[]; lookupErrors: DiscoveryEvent['lookupErrors']; namesErrors: DiscoveryEvent['namesErrors'] }> {
     const lookupErrors: DiscoveryEvent['lookupErrors'] = [];
-    const answers = await Promise.all(
-      queries.map(async (q) => {
-        try {
-          const basename = q.basename ?? ownBasename;
-          if (basename === undefined) throw new Error(`local node ${self} has no basename`);
-          return (await this.resolver.lookup(q.query)).map((ip) => `${basename}@${ip}`);
-        } catch (err) {
-          const message = (err as Error)?.message ?? String(err);
-          lookupErrors.push({ query: q.query, error: message });
-          this.options.logger('error', `DNS lookup of ${q.query} failed: ${message}`);
-          return [];
-        }
-      }),
-    );
-    const names = [...new Set(answers.flat())].filter((n) => n !== self);
-    return { names, lookupErrors };
+    const namesErrors: DiscoveryEvent['namesErrors'] = [];
+    const queries = this.options.queries.filter((q): q is NameQuery => q.type === 'query');
+    const outcomes = await Promise.all(queries.map((q) => this.lookupQuery(q, lookupErrors, namesErrors)));
+    return { outcomes, lookupErrors, namesErrors };
+  }
+
+  private async lookupQuery(q: NameQuery, lookupErrors: DiscoveryEvent['lookupErrors'], namesErrors: DiscoveryEvent['namesErrors']): Promise<QueryOutcome> {
+    const log = this.options.logger;
+    const basename = q.basename ?? this.resolver.basename(this.node.name);
+    let addresses: string[];
+    try {
+      if (q.names === undefined && basename === undefined) throw new Error(`local node ${this.node.name} has no basename`);
+      addresses = await this.resolver.lookup(q.query);
+    } catch (err) {
+      const message = (err as Error)?.message ?? String(err);
+      lookupErrors.push({ query: q.query, error: message });
+      log('debug', `DNS lookup of ${q.query} failed: ${message}`);
+      return { query: q, ok: false, addresses: [], found: [] };
+    }
+    const pattern = q.names;
+    if (pattern === undefined) return { query: q, ok: true, addresses, found: addresses.map((address) => ({ node: `${basename}@${address}`, address, viaNames: false })) };
+    const answers = await mapLimited(addresses, this.options.maxConcurrentConnects, (address) => this.namesCache.lookup(address));
+    const found: QueryOutcome['found'] = [];
+    for (const [i, answer] of answers.entries()) {
+      const address = addresses[i];
+      if (!answer.ok) {
+        namesErrors.push({ query: q.query, address, error: answer.error });
+        log('debug', `skipping ${address} for ${q.query}: ${answer.error}`);
+        continue;
+      }
+      for (const name of answer.names) {
+        const m = matchesPattern(pattern, name, address);
+        if (m.error !== undefined) log('debug', `names pattern of ${q.query} threw for ${name}@${address}: ${m.error}`);
+        if (m.match) found.push({ node: `${name}@${address}`, address, viaNames: true });
+      }
+    }
+    return { query: q, ok: true, addresses, found };
   }
 
   /** Connects one node within the per-connect timeout; resolves to the error, or undefined on success. */
@@ -238,22 +286,47 @@ export class DnsClusterHandle extends EventEmitter<{ discovery: [DiscoveryEvent]
     }
   }
 
-  private async prune(found: Set<string>): Promise<void> {
-    const basenames = new Set(
-      this.options.queries.flatMap((q) => (q.type === 'query' ? [q.basename ?? this.resolver.basename(this.node.name)] : [])),
-    );
-    for (const name of await this.resolver.listNodes()) {
-      if (found.has(name) || !basenames.has(this.resolver.basename(name))) continue;
-      this.options.logger('info', `pruning ${name}: no longer in DNS`);
+  /**
+   * Disconnects the connected nodes a query claims (its basename, or its `names`
+   * pattern) whose address has been missing from that query's answers for
+   * `pruneAfter` rounds in a row. A round whose lookup failed counts neither way, and
+   * one empty or NXDOMAIN answer disconnects nothing.
+   */
+  private async prune(outcomes: QueryOutcome[]): Promise<void> {
+    const ownBasename = this.resolver.basename(this.node.name);
+    const connected = await this.connectedNodes();
+    const seen = new Set(connected);
+    for (const name of this.misses.keys()) if (!seen.has(name)) this.misses.delete(name);
+    for (const name of connected) {
+      const at = name.indexOf('@');
+      const alive = name.slice(0, at);
+      const host = name.slice(at + 1);
+      const claimers = outcomes.filter((o) =>
+        o.query.names === undefined ? alive === (o.query.basename ?? ownBasename) : matchesPattern(o.query.names, alive, host).match,
+      );
+      if (claimers.length === 0 || claimers.some((o) => o.ok && o.addresses.includes(host))) {
+        this.misses.delete(name);
+        continue;
+      }
+      if (claimers.some((o) => !o.ok)) continue;
+      const missed = (this.misses.get(name) ?? 0) + 1;
+      if (missed < this.options.pruneAfter) {
+        this.misses.set(name, missed);
+        this.options.logger('debug', `${name} is missing from DNS (${missed} of ${this.options.pruneAfter} rounds before pruning)`);
+        continue;
+      }
+      this.misses.delete(name);
+      this.options.logger('debug', `pruning ${name}: missing from DNS for ${missed} rounds`);
       await this.resolver.disconnectNode?.(name);
     }
   }
 }
 
+/** The seed's `connect_error_to_string`, then our reason in parentheses when there is one. */
 function describeError(e: ConnectError): string {
   if (e.type === 'LocalNodeIsNotAlive') return 'local node is not alive';
   const r = e.reason;
-  return r === undefined ? 'failed to connect' : typeof r === 'string' ? r : r.message;
+  return r === undefined ? 'failed to connect' : `failed to connect (${typeof r === 'string' ? r : r.message})`;
 }
 
 /** Runs `fn` over `items` with at most `limit` at once; results keep the items' order. */

@@ -5,7 +5,8 @@
 import { Resolver as DnsResolver } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import type { NessieError } from '../errors.js';
+import { names as epmdNames } from '../epmd/client.js';
+import { InvalidOptionError, type NessieError } from '../errors.js';
 import { basenameOf } from '../node/node-name.js';
 
 /** Why a connect failed, as gleam_erlang's `node.ConnectError`. */
@@ -23,16 +24,26 @@ export interface Resolver {
   connectNode(node: string): Promise<ConnectNodeResult>;
   /** The visible connected nodes. */
   listNodes(): string[] | Promise<string[]>;
+  /**
+   * Every connected node, hidden ones included, so that a connected hidden node is not
+   * connected (and logged) again each round. Optional; default `listNodes`.
+   */
+  connectedNodes?(): string[] | Promise<string[]>;
   /** A DNS lookup: the IP addresses (as strings) the query names. Rejects when the lookup itself failed. */
   lookup(query: string): Promise<string[]>;
   /** Drops a connection (used by `withPrune` and `withDisconnectOnStop`). Optional. */
   disconnectNode?(node: string): Promise<unknown>;
+  /**
+   * The names (alive parts) registered with EPMD at `address`, answering within
+   * `timeoutMs`; rejects when EPMD cannot be asked. Needed by `names` queries only.
+   */
+  names?(address: string, timeoutMs: number): Promise<string[]>;
 }
 
 /** The part of a Node the default resolver uses. */
 export interface ResolverNode {
   tryConnect(name: string): Promise<{ ok: true } | { ok: false; error: NessieError }>;
-  nodes(): string[];
+  nodes(which?: 'visible' | 'connected'): string[];
   disconnect(name: string): Promise<boolean>;
 }
 
@@ -45,15 +56,26 @@ export interface DefaultResolverOptions {
   ndots?: number;
   /** Per-query timeout in ms. Default 5000. */
   timeoutMs?: number;
+  /**
+   * The EPMD port `names` queries ask at each address: the one the node itself looks
+   * peers up on. Default: ERL_EPMD_PORT, else 4369.
+   */
+  epmdPort?: number;
 }
 
 /**
  * The resolver the seed documents: looks up A and AAAA records (and SRV records, for
  * queries that start with `_`, resolving their targets to addresses) and connects
  * through `node`. Honours search domains like the system resolver does, so
- * Kubernetes short names (`my-app-headless`) work.
+ * Kubernetes short names (`my-app-headless`) work. For `names` queries it asks EPMD
+ * at each address (NAMES_REQ, as `net_adm:names/1`).
+ * @throws InvalidOptionError (ERR_INVALID_OPTION) for a bad `epmdPort`.
  */
 export function defaultResolver(node: ResolverNode, options: DefaultResolverOptions = {}): Resolver {
+  const epmdPort = options.epmdPort ?? (process.env.ERL_EPMD_PORT === undefined ? 4369 : Number(process.env.ERL_EPMD_PORT));
+  if (!(Number.isInteger(epmdPort) && epmdPort >= 1 && epmdPort <= 0xffff)) {
+    throw new InvalidOptionError(options.epmdPort === undefined ? 'ERL_EPMD_PORT' : 'epmdPort', 'an integer port from 1 to 65535', epmdPort);
+  }
   const dns = new DnsResolver({ timeout: options.timeoutMs ?? 5000, tries: 2 });
   if (options.servers !== undefined) dns.setServers(options.servers);
   const conf = systemResolvConf();
@@ -66,8 +88,10 @@ export function defaultResolver(node: ResolverNode, options: DefaultResolverOpti
       return result.ok ? { ok: true, node: name } : { ok: false, error: { type: 'FailedToConnect', reason: result.error } };
     },
     listNodes: () => node.nodes(),
+    connectedNodes: () => node.nodes('connected'),
     lookup: (query) => lookupWithSearch(dns, query, search, ndots),
     disconnectNode: (name) => node.disconnect(name),
+    names: async (address, timeoutMs) => (await epmdNames({ host: address, port: epmdPort, timeoutMs })).nodes.map((n) => n.name),
   };
 }
 

@@ -1,0 +1,151 @@
+// The seed's behaviour, exactly (issue 9, section 4): nessie_cluster's src/nessie_cluster.gleam
+// read line by line. Fake resolver, interval off unless the case is about the interval.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DnsCluster, DnsQuery } from '../../src/cluster/dns-cluster.js';
+import { defaultResolver, type Resolver, type ResolverNode } from '../../src/cluster/resolver.js';
+import { fakeNode, fakeResolver } from './fakes.js';
+
+const quiet = () => undefined;
+
+function recorder() {
+  const lines: string[] = [];
+  return { lines, logger: (level: string, message: string) => void lines.push(`${level}:${message}`) };
+}
+
+test('withInterval(null) looks nothing up at start: only discoverNodes runs a round (seed init)', async () => {
+  const { resolver, calls } = fakeResolver({ q: ['10.0.0.2'] }, new Set(['app@10.0.0.2']));
+  const handle = await DnsCluster.new().withQuery('q').withInterval(null).withResolver(resolver).withLogger(quiet).start(fakeNode());
+  // The lookup of a round starts synchronously with it, so a start round would show here.
+  assert.deepEqual(calls.lookups, []);
+  assert.equal(await handle.hasRan(), false);
+  await handle.discoverNodes(1000);
+  assert.deepEqual(calls.lookups, ['q']);
+  assert.equal(await handle.hasRan(), true);
+  await handle.stop();
+});
+
+test('with an interval the first round runs at start (seed init)', async () => {
+  const { resolver, calls } = fakeResolver({ q: [] }, new Set());
+  const handle = await DnsCluster.new().withQuery('q').withInterval(60_000).withResolver(resolver).withLogger(quiet).start(fakeNode());
+  assert.deepEqual(calls.lookups, ['q']);
+  await handle.stop();
+});
+
+test("log lines carry the seed's levels and texts; our own lines are debug only", async () => {
+  const { resolver } = fakeResolver({ q: ['10.0.0.1', '10.0.0.2', '10.0.0.3'], bad: new Error('SERVFAIL') }, new Set(['app@10.0.0.2']));
+  const log = recorder();
+  const handle = await DnsCluster.new().withQuery(['q', 'bad']).withInterval(null).withPrune(true).withResolver(resolver).withLogger(log.logger).start(fakeNode());
+  await handle.discoverNodes(1000);
+  await handle.stop();
+  const loud = log.lines.filter((l) => !l.startsWith('debug:'));
+  assert.deepEqual(loud, [
+    'info:Connected to node app@10.0.0.2',
+    'error:Failed to connect to node app@10.0.0.3: failed to connect',
+    'warn:DNS cluster stopped.',
+  ]);
+  assert.ok(log.lines.some((l) => l.startsWith('debug:DNS lookup of bad failed')), log.lines.join('\n'));
+});
+
+test('a failed connect with a reason keeps the seed text and adds the reason after it', async () => {
+  const { resolver } = fakeResolver({ q: ['10.0.0.3'] }, new Set());
+  const refusing: Resolver = { ...resolver, connectNode: async () => ({ ok: false, error: { type: 'FailedToConnect', reason: 'ECONNREFUSED' } }) };
+  const log = recorder();
+  const handle = await DnsCluster.new().withQuery('q').withInterval(null).withResolver(refusing).withLogger(log.logger).start(fakeNode());
+  await handle.discoverNodes(1000);
+  await handle.stop();
+  assert.ok(log.lines.includes('error:Failed to connect to node app@10.0.0.3: failed to connect (ECONNREFUSED)'), log.lines.join('\n'));
+});
+
+test('Ignore: a discovery warns with the seed text, and hasRan stays false (seed)', async () => {
+  const { resolver } = fakeResolver({}, new Set());
+  const log = recorder();
+  const handle = await DnsCluster.new().withQuery(DnsQuery.Ignore).withResolver(resolver).withLogger(log.logger).start(fakeNode());
+  assert.deepEqual(log.lines.filter((l) => !l.startsWith('debug:')), [], 'nothing but debug at start, as the seed logs nothing');
+  await handle.discoverNodes(1000);
+  assert.equal(await handle.hasRan(), false);
+  assert.deepEqual(log.lines.filter((l) => !l.startsWith('debug:')), ['warn:DNS cluster is set to ignore, will not discover or connect to nodes.']);
+  await handle.stop();
+});
+
+test('the local node in DNS is neither connected nor logged; the answer lists the other nodes (seed list_nodes = erlang:nodes())', async () => {
+  const { resolver, calls } = fakeResolver({ q: ['10.0.0.1', '10.0.0.2'] }, new Set(['app@10.0.0.2']));
+  const log = recorder();
+  const handle = await DnsCluster.new().withQuery('q').withInterval(null).withResolver(resolver).withLogger(log.logger).start(fakeNode('app@10.0.0.1'));
+  const { nodes } = await handle.discoverNodes(1000);
+  await handle.stop();
+  assert.deepEqual(nodes, ['app@10.0.0.2']);
+  assert.deepEqual(calls.connects, ['app@10.0.0.2']);
+  assert.ok(!log.lines.some((l) => l.includes('app@10.0.0.1')), log.lines.join('\n'));
+});
+
+test('prune waits for pruneAfter consecutive misses; an answer with the node resets the count; a failed lookup counts neither way', async () => {
+  const dns: Record<string, string[] | Error> = { q: ['10.0.0.2', '10.0.0.3'] };
+  const { resolver, calls } = fakeResolver(dns, new Set(['app@10.0.0.2', 'app@10.0.0.3']));
+  const handle = await DnsCluster.new().withQuery('q').withInterval(null).withPrune(true).withResolver(resolver).withLogger(quiet).start(fakeNode());
+  assert.equal(handle.options.pruneAfter, 3, 'default 3');
+  await handle.discoverNodes(1000);
+  dns.q = []; // an empty answer (NXDOMAIN reads the same)
+  await handle.discoverNodes(1000);
+  await handle.discoverNodes(1000);
+  assert.deepEqual(calls.disconnects, [], 'two empty answers disconnect nothing');
+  dns.q = ['10.0.0.2', '10.0.0.3'];
+  await handle.discoverNodes(1000); // back: the count starts again
+  dns.q = ['10.0.0.2'];
+  await handle.discoverNodes(1000);
+  await handle.discoverNodes(1000);
+  dns.q = new Error('SERVFAIL');
+  await handle.discoverNodes(1000);
+  assert.deepEqual(calls.disconnects, [], 'two misses and a failed lookup');
+  dns.q = ['10.0.0.2'];
+  const { nodes } = await handle.discoverNodes(1000);
+  assert.deepEqual(calls.disconnects, ['app@10.0.0.3'], 'the third miss in a row prunes');
+  assert.deepEqual(nodes, ['app@10.0.0.2']);
+  await handle.stop();
+});
+
+test('prune leaves alone nodes whose basename no query has', async () => {
+  const dns: Record<string, string[]> = { q: ['10.0.0.2'] };
+  const { resolver, calls, connected } = fakeResolver(dns, new Set(['app@10.0.0.2']));
+  connected.add('other@10.0.0.9');
+  const handle = await DnsCluster.new().withQuery('q').withInterval(null).withPrune(true).withPruneAfter(1).withResolver(resolver).withLogger(quiet).start(fakeNode());
+  await handle.discoverNodes(1000);
+  dns.q = [];
+  await handle.discoverNodes(1000);
+  assert.deepEqual(calls.disconnects, ['app@10.0.0.2']);
+  await handle.stop();
+});
+
+test('withPruneAfter refuses anything but a positive integer', async () => {
+  for (const bad of [0, -1, 1.5, Number.NaN]) {
+    await assert.rejects(DnsCluster.new().withPruneAfter(bad).start(fakeNode()), /pruneAfter/);
+  }
+});
+
+test('a connected hidden node is not connected again, nor logged as connected, every round', async () => {
+  const hidden = new Set<string>();
+  const { resolver, calls } = fakeResolver({ q: ['10.0.0.5'] }, new Set());
+  // A hidden peer: the connect succeeds, but listNodes (visible) never shows it.
+  const withHidden: Resolver = {
+    ...resolver,
+    connectNode: async (node) => (calls.connects.push(node), hidden.add(node), { ok: true, node }),
+    connectedNodes: () => [...hidden],
+  };
+  const log = recorder();
+  const handle = await DnsCluster.new().withQuery('q').withInterval(null).withResolver(withHidden).withLogger(log.logger).start(fakeNode());
+  for (let i = 0; i < 3; i++) await handle.discoverNodes(1000);
+  await handle.stop();
+  assert.deepEqual(calls.connects, ['app@10.0.0.5']);
+  assert.equal(log.lines.filter((l) => l.startsWith('info:Connected')).length, 1);
+});
+
+test('defaultResolver reports hidden connections through connectedNodes', () => {
+  const node: ResolverNode = {
+    tryConnect: async () => ({ ok: true }),
+    nodes: (which = 'visible') => (which === 'connected' ? ['a@10.0.0.2', 'h@10.0.0.3'] : ['a@10.0.0.2']),
+    disconnect: async () => true,
+  };
+  const r = defaultResolver(node, { servers: ['127.0.0.1:1'] });
+  assert.deepEqual(r.listNodes(), ['a@10.0.0.2']);
+  assert.deepEqual(r.connectedNodes?.(), ['a@10.0.0.2', 'h@10.0.0.3']);
+});
