@@ -215,7 +215,7 @@ export class Connections implements ConnectionHandler {
       const attempts = this.accepting.get(peer);
       if (attempts !== undefined) {
         sawAttempt = true;
-        // Until one of these authenticates (adopt() wakes nextChange), all of them
+        // Until one of these authenticates (adopt() wakes untilChange), all of them
         // fail, another arrives, or the deadline.
         await this.untilChange(left, anyTrue([...attempts]));
       } else if (expectOne && !sawAttempt) {
