@@ -22,6 +22,9 @@ import type { Tuple, Term } from '../term/types.js';
 import { HandshakeFailureLog } from './handshake-failures.js';
 import { checkPeerName, hostOf } from './node-name.js';
 
+/** Most incoming handshakes in progress at once from one address; more are closed unanswered. */
+export const MAX_HANDSHAKES_PER_ADDRESS = 64;
+
 /** How to find a peer's distribution port. */
 export type PortLookup = { kind: 'epmd'; port: number } | { kind: 'fixed'; port: number };
 
@@ -69,6 +72,8 @@ export class Connections implements ConnectionHandler {
   /** Called when an incoming attempt starts or a connection comes up (see awaitIncoming). */
   private readonly changeWaiters = new Set<() => void>();
   private readonly sockets = new Set<Socket>();
+  /** Incoming handshakes in progress per remote address. */
+  private readonly handshakesFrom = new Map<string, number>();
   private readonly failures: HandshakeFailureLog;
   private server: Server | undefined;
   private stopped = false;
@@ -215,7 +220,7 @@ export class Connections implements ConnectionHandler {
       const attempts = this.accepting.get(peer);
       if (attempts !== undefined) {
         sawAttempt = true;
-        // Until one of these authenticates (adopt() wakes nextChange), all of them
+        // Until one of these authenticates (adopt() wakes untilChange), all of them
         // fail, another arrives, or the deadline.
         await this.untilChange(left, anyTrue([...attempts]));
       } else if (expectOne && !sawAttempt) {
@@ -279,10 +284,25 @@ export class Connections implements ConnectionHandler {
       socket.destroy();
       return;
     }
+    socket.on('error', () => undefined); // the handshake reports it
+    const address = socket.remoteAddress ?? '';
+    const source = socket.remoteFamily === 'IPv6' ? `[${address}]:${socket.remotePort}` : `${address}:${socket.remotePort}`;
+    // Each handshake holds a socket for up to connectTimeoutMs; one address cannot hold
+    // more than a few at once, so a flood from one host leaves room for every other.
+    const inProgress = this.handshakesFrom.get(address) ?? 0;
+    if (inProgress >= MAX_HANDSHAKES_PER_ADDRESS) {
+      socket.destroy();
+      this.failures.record({ source, peer: undefined, reason: `${inProgress} handshakes from this address in progress already`, level: 'warn' });
+      return;
+    }
+    this.handshakesFrom.set(address, inProgress + 1);
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
-    socket.on('error', () => undefined); // the handshake reports it
-    const source = socket.remoteFamily === 'IPv6' ? `[${socket.remoteAddress}]:${socket.remotePort}` : `${socket.remoteAddress}:${socket.remotePort}`;
+    const uncount = () => {
+      const n = (this.handshakesFrom.get(address) ?? 1) - 1;
+      if (n === 0) this.handshakesFrom.delete(address);
+      else this.handshakesFrom.set(address, n);
+    };
     let peerSeen: string | undefined;
     let verdict: PeerNameVerdict | undefined;
     // The attempt is taken out of `accepting` before it settles, so whoever waits on it
@@ -303,6 +323,7 @@ export class Connections implements ConnectionHandler {
       },
     }).then(
       (result) => {
+        uncount();
         this.sockets.delete(socket);
         if (this.stopped) {
           socket.destroy();
@@ -313,6 +334,7 @@ export class Connections implements ConnectionHandler {
         finish(true);
       },
       (err: unknown) => {
+        uncount();
         this.sockets.delete(socket);
         socket.destroy();
         finish(false);

@@ -7,7 +7,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { InvalidOptionError } from '../../src/errors.js';
 import { LOCAL_DIST_FLAGS } from '../../src/distribution/flags.js';
 import type { Logger } from '../../src/logger.js';
-import { Connections, type PortLookup } from '../../src/node/connections.js';
+import { Connections, MAX_HANDSHAKES_PER_ADDRESS, type PortLookup } from '../../src/node/connections.js';
 import { hostileHandshake } from '../support/hostile-peer.js';
 import { eventually, freeSharedPort, loopbackAddresses } from '../support/ports.js';
 
@@ -152,6 +152,33 @@ test('a dial answered nok waits for the winning incoming attempt', async () => {
   } finally {
     await A.c.stop();
     await Z.c.stop();
+  }
+});
+
+test(`one address holds at most ${MAX_HANDSHAKES_PER_ADDRESS} handshakes at once; other addresses still get in`, async () => {
+  const [a, b, evil] = loopbackAddresses(3);
+  const port = await freeSharedPort([a, b]);
+  const A = await table(`a@${a}`, port, recordingLogger(), 10_000);
+  const B = await table(`b@${b}`, port);
+  const held: Array<{ socket: { destroy(): void } }> = [];
+  try {
+    for (let i = 0; i < MAX_HANDSHAKES_PER_ADDRESS; i++) {
+      const h = await hostileHandshake({ host: a, port, localAddress: evil, name: `b@${b}`, creation: i + 1, cookie: 'wrong', stopAt: 'challenge_reply' });
+      held.push(h);
+      assert.equal(h.challenged, true, `attempt ${i}`);
+    }
+    const over = await hostileHandshake({ host: a, port, localAddress: evil, name: `b@${b}`, creation: 999, cookie: 'wrong', stopAt: 'challenge_reply' });
+    held.push(over);
+    assert.equal(over.status, '', 'closed unanswered');
+    assert.deepEqual(await B.c.connect(`a@${a}`), { ok: true }, 'the real b gets in meanwhile');
+    for (const h of held) h.socket.destroy();
+    assert.ok(await eventually(() => settled(A.c), 3000));
+    const again = await hostileHandshake({ host: a, port, localAddress: evil, name: `c@${evil}`, creation: 1, cookie: COOKIE });
+    assert.equal(again.acked, true, 'the address may try again once its handshakes are over');
+  } finally {
+    for (const h of held) h.socket.destroy();
+    await A.c.stop();
+    await B.c.stop();
   }
 });
 
