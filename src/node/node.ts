@@ -6,28 +6,19 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { CallError, EpmdError, NessieError, NotRunningError, RpcError, TimeoutError } from '../errors.js';
-import { DOP, spawnReply } from '../distribution/control.js';
 import { LOCAL_DIST_FLAGS, DFLAG_PUBLISHED } from '../distribution/flags.js';
 import { registerNode, type EpmdRegistration } from '../epmd/client.js';
 import { EpmdServer } from '../epmd/server.js';
 import { atom, Atom, ImproperList, Pid, Reference, Tuple, tuple, type Term } from '../term/types.js';
 import { Connections, type ConnectResult } from './connections.js';
-import { GEN_CALL, GEN_CAST, parseGenCall, replyFor } from './gen.js';
+import { GEN_CALL, GEN_CAST, replyFor } from './gen.js';
 import { startGlobal } from './global.js';
 import { startNetKernel } from './net-kernel.js';
 import { resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from './options.js';
 import { Process, type Destination } from './process.js';
-import {
-  badrpcReason,
-  erpcExitReason,
-  ExposedModules,
-  isErpcSpawn,
-  parseRexCall,
-  parseSpawnRequest,
-  rexCall,
-  rexReply,
-  type ExposedFunction,
-} from './rpc.js';
+import { badrpcReason, ExposedModules, rexCall, type ExposedFunction } from './rpc.js';
+import { isSpawnRequest, serveSpawnRequest, type ErpcOptions } from './services/erpc.js';
+import { startRex } from './services/rex.js';
 import { Signals } from './signals.js';
 
 /** Events of a node (like net_kernel:monitor_nodes). `hidden` says which kind of connection it was. */
@@ -38,15 +29,9 @@ export interface NodeEvents {
 
 
 const FRAGMENT_SIZE = 64 * 1024;
-const NOTSUP = atom('notsup');
 const IO_REQUEST = atom('io_request');
 const IO_REPLY = atom('io_reply');
 const OK = atom('ok');
-const FEATURES_REQUEST = atom('features_request');
-const FEATURES_REPLY = atom('features_reply');
-const ERPC = atom('erpc');
-/** SPAWN_REPLY flag: a monitor was set up. */
-const SPAWN_REPLY_MONITOR = 2;
 const DOWN = atom('DOWN');
 const ALIAS = atom('alias');
 
@@ -60,6 +45,7 @@ export class Node extends EventEmitter<NodeEvents> {
   private readonly signals: Signals;
   private readonly system: Process;
   private readonly exposed = new ExposedModules();
+  private readonly erpc: ErpcOptions;
   private readonly nodeAtom: Atom;
   private refCounter = 0;
   private readonly refSalt: [number, number];
@@ -91,7 +77,14 @@ export class Node extends EventEmitter<NodeEvents> {
     void this.serveSystem();
     startNetKernel(this.signals);
     if (!o.hidden) startGlobal(this.signals, this.nodeAtom, o.logger);
-    void this.serveRex(this.signals.spawn('rex'));
+    startRex({ signals: this.signals, nodeAtom: this.nodeAtom, exposed: this.exposed, logger: o.logger });
+    this.erpc = {
+      signals: this.signals,
+      exposed: this.exposed,
+      logger: o.logger,
+      sendControl: (peer, control) => void this.connections.get(peer)?.send(control),
+      running: () => this.running,
+    };
   }
 
   /**
@@ -245,7 +238,12 @@ export class Node extends EventEmitter<NodeEvents> {
 
   /**
    * Makes `functions` callable from BEAM nodes as `rpc:call(Node, module, name, Args)`
-   * and `erpc:call(...)`. Nothing else can be called: other calls get `undef`.
+   * and `erpc:call(...)`. Nothing else can be called: other calls get `undef`, and so
+   * do calls with another arity (a key `'name/N'` gives the arity; a plain `'name'`
+   * takes `fn.length`). A function that throws, rejects or returns a value with no
+   * Erlang form fails only that call, as an Erlang `error` (`{js_exception, Message}`,
+   * `{js_throw, Value}`, `{js_bad_return, Why}`).
+   * @throws TypeError for a value that is not a function, a bad name or arity, or a name/arity given twice.
    */
   expose(module: string, functions: Record<string, ExposedFunction>): void {
     this.exposed.expose(module, functions);
@@ -289,48 +287,11 @@ export class Node extends EventEmitter<NodeEvents> {
 
   private onControl(peer: string, control: Tuple, payload: Term | undefined): void {
     if (this.signals.onControl(peer, control, payload)) return;
-    if (control[0] === DOP.SPAWN_REQUEST || control[0] === DOP.SPAWN_REQUEST_TT) {
-      void this.onSpawnRequest(peer, control, payload);
+    if (isSpawnRequest(control)) {
+      serveSpawnRequest(this.erpc, peer, control, payload);
       return;
     }
     this.o.logger.debug(`ignoring control message ${String(control[0])} from ${peer}`);
-  }
-
-  /** erpc into exposed functions; every other spawn is refused at once with `notsup`. */
-  private async onSpawnRequest(peer: string, control: Tuple, payload: Term | undefined): Promise<void> {
-    const req = parseSpawnRequest(control, payload);
-    if (req === undefined) return;
-    const conn = this.connections.get(peer);
-    const kind = isErpcSpawn(req);
-    if (kind === undefined || !this.running) {
-      conn?.send(spawnReply(req.reqId, req.from, 0, NOTSUP));
-      return;
-    }
-    // A process stands for the call, so that the caller's monitor, kill and DOWN work as with BEAM's.
-    const p = this.signals.spawn();
-    if (req.monitor) this.signals.watch(p, req.from, req.reqId);
-    conn?.send(spawnReply(req.reqId, req.from, req.monitor ? SPAWN_REPLY_MONITOR : 0, p.pid));
-    const [m, f, a] = kind === 'call' ? req.args.slice(1) : req.args;
-    const outcome = await this.exposed.run(m, f, a);
-    p.exit(kind === 'call' ? erpcExitReason(req.args[0], outcome) : atom('normal'));
-  }
-
-  /** rex: rpc:call's gen_server, for callers that do not use erpc. */
-  private serveRex(rex: Process): Promise<void> {
-    return rex.serve((message) => {
-      // rpc's nodes observer asks what we support: erpc, through SPAWN_REQUEST.
-      if (message instanceof Tuple && message.length === 2 && message[0] instanceof Pid && message[1] === FEATURES_REQUEST) {
-        rex.send(message[0], tuple(FEATURES_REPLY, this.nodeAtom, [ERPC]));
-        return;
-      }
-      const call = parseGenCall(message);
-      const request = call === undefined ? undefined : parseRexCall(call.request);
-      if (call === undefined || request === undefined) return;
-      void this.exposed.run(request.module, request.fn, request.args).then((outcome) => {
-        const { to, message: reply } = replyFor(call.from, rexReply(outcome));
-        this.signals.sendReply(rex, to, reply);
-      });
-    });
   }
 
   /**
