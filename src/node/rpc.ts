@@ -9,14 +9,16 @@
  * Lookups are by own keys of Maps, so no name a remote sends reaches anything not
  * exposed, and by arity, as BEAM looks up `Module:Function/Arity`.
  *
- * What a BEAM caller sees when a call fails (the README's table):
+ * What a BEAM caller sees when a call fails, as the reason of an `error` and its stack:
  *
- * | on the TS side                      | reason (class `error`)                 | stack                   |
- * |-------------------------------------|----------------------------------------|-------------------------|
- * | module, function or arity not exposed | `undef`                              | `[{M, F, Args, []}]`    |
- * | an `Error` thrown, or rejected with | `{js_exception, Message}` (a binary)   | `[{M, F, Arity, []}]`   |
- * | any other value thrown or rejected  | `{js_throw, Value}` (Value as a term, or its text as a binary) | same |
- * | a return value with no Erlang form  | `{js_bad_return, Why}` (a binary, e.g. `<<"undefined has no Erlang term form">>`) | same |
+ * - not exposed (module, function or arity): `undef`, stack `[{M, F, Args, []}]`;
+ * - an `Error` thrown, or rejected with: `{js_exception, Message}` (Message a binary),
+ *   stack `[{M, F, Arity, []}]`;
+ * - any other value thrown or rejected with: `{js_throw, Value}` (Value as a term, or
+ *   its text as a binary when it has no Erlang form), same stack;
+ * - a return value with no Erlang form (undefined, null, a function, a symbol, NaN, a
+ *   cycle): `{js_bad_return, Why}` (Why a binary such as
+ *   `<<"undefined has no Erlang term form">>`), same stack.
  *
  * erpc:call raises `error:{exception, Reason, Stack}`; rpc:call returns
  * `{badrpc, {'EXIT', {Reason, Stack}}}` (both ways it can travel: erpc, and rex).
