@@ -2,12 +2,13 @@
 // fail in every way JS allows reach rpc:call, erpc:call and rex's callers as the
 // errors BEAM reports, and the node goes on serving; a peer nesting
 // erpc:execute_call 10,000 deep gets undef; a call with the wrong arity is undef;
-// OTP's erl_call (a hidden C node) gets its answer.
+// rpc:sbcast through rex reaches registered TS processes; OTP's erl_call (a hidden
+// C node) gets its answer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { Node, silentLogger, type Term } from '../../src/index.js';
+import { atom, Node, silentLogger, Tuple, type Term } from '../../src/index.js';
 import { ErlPeer, requireOtp, type OtpRelease } from '../support/erl-peer.js';
 import { EpmdProcess, epmdAvailability } from '../support/epmd-process.js';
 import { freePort, freeSharedPort } from '../support/ports.js';
@@ -114,6 +115,28 @@ for (const otp of [25, 27] as OtpRelease[]) {
       assert.equal(await erl.eval(`${deep}, try erpc:call('${TS}', erpc, execute_call, Deep) catch error:{exception, R, _} -> R end.`), 'undef');
       assert.equal(await erl.eval(`${deep}, {badrpc, {'EXIT', {R, _}}} = rpc:call('${TS}', erpc, execute_call, Deep), R.`), 'undef');
       assert.equal(await erl.eval(`erpc:call('${TS}', calc, add, [1, 2]).`), '3');
+    } finally {
+      await node.stop();
+      await erl.stop();
+    }
+  });
+
+  test(`OTP ${otp}: rpc:sbcast and rex's send reach registered TS processes; a missing name is reported, not waited for`, async (t) => {
+    if (!requireOtp(t, otp)) return;
+    const { node, erl } = await pair(otp);
+    try {
+      const inbox = node.spawn({ name: 'inbox' });
+      assert.equal(await erl.eval(`rpc:sbcast(['${TS}'], inbox, hello).`), `{['${TS}'],[]}`);
+      assert.equal(await inbox.receive(5000), atom('hello'));
+      assert.equal(await erl.eval(`rpc:sbcast(['${TS}'], nobody, hello).`), `{[],['${TS}']}`);
+      // send: Name ! {From, Msg}, and only a missing name is answered.
+      assert.match(await erl.eval(`{rex, '${TS}'} ! {self(), {send, inbox, ping}}.`), /\{send,inbox,ping\}/);
+      const got = (await inbox.receive(5000)) as Tuple;
+      assert.ok(got instanceof Tuple && got[1] === atom('ping'), String(got));
+      assert.equal(
+        await erl.eval(`{rex, '${TS}'} ! {self(), {send, nobody, ping}}, receive {rex, N, R} -> {N, R} after 10000 -> no_answer end.`),
+        `{'${TS}',{nonexisting_name,nobody}}`,
+      );
     } finally {
       await node.stop();
       await erl.stop();

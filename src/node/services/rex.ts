@@ -8,7 +8,10 @@
  *   (erl_interface's ei_rpc, hence `erl_call -a`), answered `From ! {rex, Reply}`
  *   (rpc.erl handle_info, "Special for hidden C node's");
  * - `{From, features_request}` from the rpc nodes observer of each OTP node that
- *   connects, answered `{features_reply, Node, [erpc]}` so rpc uses erpc with us.
+ *   connects, answered `{features_reply, Node, [erpc]}` so rpc uses erpc with us;
+ * - `{From, {sbcast, Name, Msg}}` (rpc:sbcast, which waits for every node's answer)
+ *   and `{From, {send, Name, Msg}}`: `Name ! Msg` (`Name ! {From, Msg}`), answered
+ *   `{rex, Node, Node}` (sbcast only) or `{rex, Node, {nonexisting_name, Name}}`.
  *
  * The reply is what rpc.erl's execute_call/3 makes: the value, or
  * `{badrpc, {'EXIT', {Reason, Stack}}}` (see rpc.ts for the reasons). Every call runs
@@ -16,7 +19,7 @@
  * served like a call: nothing here shares a group leader that it would protect.
  */
 import type { Logger } from '../../logger.js';
-import { atom, Pid, Tuple, tuple, type Atom, type Term } from '../../term/types.js';
+import { atom, Atom, Pid, Tuple, tuple, type Term } from '../../term/types.js';
 import { parseGenCall, replyFor } from '../gen.js';
 import type { Process } from '../process.js';
 import { parseRexCall, rexReply, type ExposedModules } from '../rpc.js';
@@ -26,6 +29,9 @@ const REX = atom('rex');
 const ERPC = atom('erpc');
 const FEATURES_REQUEST = atom('features_request');
 const FEATURES_REPLY = atom('features_reply');
+const SBCAST = atom('sbcast');
+const SEND = atom('send');
+const NONEXISTING_NAME = atom('nonexisting_name');
 
 export interface RexOptions {
   signals: Signals;
@@ -52,7 +58,12 @@ function onMessage(o: RexOptions, rex: Process, message: Term): void {
       rex.send(from, tuple(FEATURES_REPLY, o.nodeAtom, [ERPC]));
       return;
     }
-    const call = parseRexCall(message[1]);
+    const request = message[1];
+    if (request instanceof Tuple && request.length === 3 && (request[0] === SBCAST || request[0] === SEND)) {
+      forward(o, rex, from, request[0] === SBCAST, request[1], request[2]);
+      return;
+    }
+    const call = parseRexCall(request);
     if (call !== undefined) answer(o, call, (reply) => rex.send(from, tuple(REX, reply)));
     return;
   }
@@ -71,6 +82,18 @@ function answer(o: RexOptions, call: { module: Term; fn: Term; args: Term }, sen
     .run(call.module, call.fn, call.args)
     .then((outcome) => send(rexReply(outcome)))
     .catch((err: unknown) => o.logger.error(`rex: cannot answer ${String(call.module)}:${String(call.fn)}: ${describe(err)}`));
+}
+
+/** rpc.erl's `catch Name ! Msg` for sbcast and send: only a name that is not registered fails. */
+function forward(o: RexOptions, rex: Process, from: Pid, isSbcast: boolean, name: Term, msg: Term): void {
+  const exists = name instanceof Pid || (name instanceof Atom && o.signals.whereis(name.name) !== undefined);
+  if (!exists) {
+    rex.send(from, tuple(REX, o.nodeAtom, tuple(NONEXISTING_NAME, name)));
+    return;
+  }
+  const to = name instanceof Pid ? name : (name as Atom).name;
+  rex.send(to, isSbcast ? msg : tuple(from, msg));
+  if (isSbcast) rex.send(from, tuple(REX, o.nodeAtom, o.nodeAtom));
 }
 
 function describe(err: unknown): string {
