@@ -82,7 +82,9 @@ export class Node extends EventEmitter<NodeEvents> {
       signals: this.signals,
       exposed: this.exposed,
       logger: o.logger,
-      sendControl: (peer, control) => void this.connections.get(peer)?.send(control),
+      sendControl: (peer, control) => {
+        this.connections.get(peer)?.send(control);
+      },
       running: () => this.running,
     };
   }
