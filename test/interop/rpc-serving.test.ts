@@ -137,6 +137,11 @@ for (const otp of [25, 27] as OtpRelease[]) {
         await erl.eval(`{rex, '${TS}'} ! {self(), {send, nobody, ping}}, receive {rex, N, R} -> {N, R} after 10000 -> no_answer end.`),
         `{'${TS}',{nonexisting_name,nobody}}`,
       );
+      // rex relays to registered names only, never to a pid (here its caller's own).
+      assert.equal(
+        await erl.eval(`{rex, '${TS}'} ! {self(), {sbcast, self(), relayed}}, receive {rex, _, {nonexisting_name, P}} when P =:= self() -> refused; relayed -> relayed after 10000 -> no_answer end.`),
+        'refused',
+      );
     } finally {
       await node.stop();
       await erl.stop();

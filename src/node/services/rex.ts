@@ -10,8 +10,9 @@
  * - `{From, features_request}` from the rpc nodes observer of each OTP node that
  *   connects, answered `{features_reply, Node, [erpc]}` so rpc uses erpc with us;
  * - `{From, {sbcast, Name, Msg}}` (rpc:sbcast, which waits for every node's answer)
- *   and `{From, {send, Name, Msg}}`: `Name ! Msg` (`Name ! {From, Msg}`), answered
- *   `{rex, Node, Node}` (sbcast only) or `{rex, Node, {nonexisting_name, Name}}`.
+ *   and `{From, {send, Name, Msg}}`: `Name ! Msg` (`Name ! {From, Msg}`) for a
+ *   registered TS process, answered `{rex, Node, Node}` (sbcast only) or
+ *   `{rex, Node, {nonexisting_name, Name}}`.
  *
  * The reply is what rpc.erl's execute_call/3 makes: the value, or
  * `{badrpc, {'EXIT', {Reason, Stack}}}` (see rpc.ts for the reasons). Every call runs
@@ -84,15 +85,17 @@ function answer(o: RexOptions, call: { module: Term; fn: Term; args: Term }, sen
     .catch((err: unknown) => o.logger.error(`rex: cannot answer ${String(call.module)}:${String(call.fn)}: ${describe(err)}`));
 }
 
-/** rpc.erl's `catch Name ! Msg` for sbcast and send: only a name that is not registered fails. */
+/**
+ * rpc.erl's `catch Name ! Msg` for sbcast and send. Only local registered names are
+ * served (rpc:sbcast's Name is an atom): rex relays nothing to pids, here or on
+ * other nodes.
+ */
 function forward(o: RexOptions, rex: Process, from: Pid, isSbcast: boolean, name: Term, msg: Term): void {
-  const exists = name instanceof Pid || (name instanceof Atom && o.signals.whereis(name.name) !== undefined);
-  if (!exists) {
+  if (!(name instanceof Atom) || o.signals.whereis(name.name) === undefined) {
     rex.send(from, tuple(REX, o.nodeAtom, tuple(NONEXISTING_NAME, name)));
     return;
   }
-  const to = name instanceof Pid ? name : (name as Atom).name;
-  rex.send(to, isSbcast ? msg : tuple(from, msg));
+  rex.send(name.name, isSbcast ? msg : tuple(from, msg));
   if (isSbcast) rex.send(from, tuple(REX, o.nodeAtom, o.nodeAtom));
 }
 
