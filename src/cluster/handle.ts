@@ -94,11 +94,12 @@ export class DnsClusterHandle extends EventEmitter<{ discovery: [DiscoveryEvent]
       throw new InvalidOptionError('name', `a name not already registered on ${node.name}`, options.name);
     }
     const handle = new DnsClusterHandle(options, resolver, node, process);
+    // serve() cannot reject: a process's serve loop resolves when it exits.
     void handle.serve();
     // As the seed: the first round at start only when polling; with Ignore or
     // withInterval(null), nothing is looked up until discoverNodes is called.
     if (handle.ignoring) options.logger('debug', 'DNS query is Ignore: not discovering nodes');
-    else if (options.interval !== null) void handle.requestRound().catch(() => undefined);
+    else if (options.interval !== null) void handle.requestRound().catch((err: unknown) => handle.logRoundFailure(err));
     return handle;
   }
 
@@ -149,9 +150,14 @@ export class DnsClusterHandle extends EventEmitter<{ discovery: [DiscoveryEvent]
   }
 
   /** BEAM processes can trigger a round too: `{nessie_cluster, Node} ! discover`. */
+  /** A round that threw (a resolver or a discovery listener of the user's did): logged, and the next round runs as planned. */
+  private logRoundFailure(err: unknown): void {
+    this.options.logger('error', `discovery round failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
   private serve(): Promise<void> {
     return this.process.serve((message) => {
-      if (message === DISCOVER && !this.stopped) void this.requestRound().catch(() => undefined);
+      if (message === DISCOVER && !this.stopped) void this.requestRound().catch((err: unknown) => this.logRoundFailure(err));
     });
   }
 

@@ -110,6 +110,9 @@ export type ControlMessage =
   | { op: 'spawn_reply'; reqId: Reference; to: Pid; flags: number; result: Term }
   | { op: 'group_leader'; from: Pid; to: Pid };
 
+/** A SPAWN_REQUEST, parsed: what erpc (services/erpc.ts) serves. */
+export type SpawnRequestMessage = Extract<ControlMessage, { op: 'spawn_request' }>;
+
 /**
  * Parses a control tuple and its payload. Returns `undefined` for an operation code
  * we do not know; throws DistProtocolError for a known one whose fields are wrong

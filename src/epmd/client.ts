@@ -188,7 +188,9 @@ export async function registerNode(o: RegisterNodeOptions): Promise<EpmdRegistra
   // EPMD sends nothing more on this socket; the data listener only keeps it flowing.
   socket.on('data', () => undefined);
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  return { creation: value.creation, close: () => void socket.destroy(), closed };
+  return { creation: value.creation, close: () => {
+      socket.destroy();
+    }, closed };
 }
 
 /**

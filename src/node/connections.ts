@@ -242,6 +242,7 @@ export class Connections implements ConnectionHandler {
       };
       const timer = setTimeout(done, ms);
       this.changeWaiters.add(done);
+      // cannot reject: `also` is anyTrue() of attempts that only ever resolve.
       void also?.then(done);
     });
   }
@@ -428,6 +429,7 @@ function anyTrue(attempts: Promise<boolean>[]): Promise<boolean> {
     let left = attempts.length;
     if (left === 0) resolve(false);
     for (const a of attempts) {
+      // cannot reject: an attempt's promise is only ever resolved (see onIncoming).
       void a.then((ok) => {
         if (ok) resolve(true);
         else if (--left === 0) resolve(false);

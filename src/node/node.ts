@@ -6,33 +6,26 @@
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { CallError, EpmdError, NessieError, NotRunningError, RpcError, TimeoutError } from '../errors.js';
-import { parseControl, spawnReply, type ControlMessage } from '../distribution/control.js';
+import { parseControl } from '../distribution/control.js';
 import { LOCAL_DIST_FLAGS, DFLAG_PUBLISHED } from '../distribution/flags.js';
 import { registerNode, type EpmdRegistration } from '../epmd/client.js';
 import { EpmdServer } from '../epmd/server.js';
 import { atom, Atom, ImproperList, Pid, Reference, Tuple, tuple, type Term } from '../term/types.js';
 import { Connections, type ConnectResult } from './connections.js';
-import { GEN_CALL, GEN_CAST, parseGenCall, replyFor } from './gen.js';
+import { GEN_CALL, GEN_CAST, replyFor } from './gen.js';
 import { NOCONNECTION, Router } from './router.js';
 import { Outbox } from './outbox.js';
 import { RefMaker } from './refs.js';
 import { Registry, type Inbox } from './registry.js';
 import { Relations } from './relations.js';
+import { serveSpawnRequest, type ErpcOptions } from './services/erpc.js';
 import { startGlobal } from './services/global.js';
 import { answerIoRequest } from './services/io-server.js';
 import { startNetKernel } from './services/net-kernel.js';
+import { startRex } from './services/rex.js';
 import { resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from './options.js';
 import { Process, type Destination } from './process.js';
-import {
-  badrpcReason,
-  erpcExitReason,
-  ExposedModules,
-  isErpcSpawn,
-  parseRexCall,
-  rexCall,
-  rexReply,
-  type ExposedFunction,
-} from './rpc.js';
+import { badrpcReason, ExposedModules, rexCall, type ExposedFunction } from './rpc.js';
 
 /**
  * Why a connection went down, in the words of net_kernel:monitor_nodes/2's
@@ -52,12 +45,6 @@ export interface NodeEvents {
 
 
 const FRAGMENT_SIZE = 64 * 1024;
-const NOTSUP = atom('notsup');
-const FEATURES_REQUEST = atom('features_request');
-const FEATURES_REPLY = atom('features_reply');
-const ERPC = atom('erpc');
-/** SPAWN_REPLY flag: a monitor was set up. */
-const SPAWN_REPLY_MONITOR = 2;
 const DOWN = atom('DOWN');
 const ALIAS = atom('alias');
 const NODEDOWN = atom('nodedown');
@@ -99,12 +86,23 @@ export class Node extends EventEmitter<NodeEvents> {
       onConnectFailed: (peer) => this.router.nodeDown(peer),
     });
     this.router = new Router(new Registry(this.nodeAtom, creation), new Relations(this.name), this.outbox, this.refs, o.logger);
-    this.router.onSpawnRequest = (peer, request) => void this.onSpawnRequest(peer, request);
+    const erpc: ErpcOptions = {
+      router: this.router,
+      exposed: this.exposed,
+      logger: o.logger,
+      // Answers go to the node that asked; one that has gone needs no new connection.
+      sendControl: (peer, control) => {
+        this.outbox.send(peer, control, undefined, false);
+      },
+      running: () => this.running,
+    };
+    this.router.onSpawnRequest = (peer, request) => serveSpawnRequest(erpc, peer, request);
     this.system = this.router.spawnSystem();
+    // serve() cannot reject: it resolves when the process exits, and handler errors are skipped.
     void this.serveSystem();
-    startNetKernel(this.router);
+    startNetKernel(this.router, o.logger);
     if (!o.hidden) startGlobal(this.router, this.nodeAtom, o.logger);
-    void this.serveRex(this.router.spawnSystem('rex'));
+    startRex({ router: this.router, nodeAtom: this.nodeAtom, exposed: this.exposed, logger: o.logger });
   }
 
   /**
@@ -281,7 +279,12 @@ export class Node extends EventEmitter<NodeEvents> {
 
   /**
    * Makes `functions` callable from BEAM nodes as `rpc:call(Node, module, name, Args)`
-   * and `erpc:call(...)`. Nothing else can be called: other calls get `undef`.
+   * and `erpc:call(...)`. Nothing else can be called: other calls get `undef`, and so
+   * do calls with another arity (a key `'name/N'` gives the arity; a plain `'name'`
+   * takes `fn.length`). A function that throws, rejects or returns a value with no
+   * Erlang form fails only that call, as an Erlang `error` (`{js_exception, Message}`,
+   * `{js_throw, Value}`, `{js_bad_return, Why}`).
+   * @throws TypeError for a value that is not a function, a bad name or arity, or a name/arity given twice.
    */
   expose(module: string, functions: Record<string, ExposedFunction>): void {
     this.exposed.expose(module, functions);
@@ -332,43 +335,6 @@ export class Node extends EventEmitter<NodeEvents> {
     this.router.onControl(peer, message);
   }
 
-  /** erpc into exposed functions; every other spawn is refused at once with `notsup`. */
-  private async onSpawnRequest(peer: string, spawn: Extract<ControlMessage, { op: 'spawn_request' }>): Promise<void> {
-    const monitor = spawn.options.some((o) => o === atom('monitor') || (o instanceof Tuple && o[0] === atom('monitor')));
-    const req = { reqId: spawn.reqId, from: spawn.from, module: spawn.module, fn: spawn.fn, args: spawn.args, monitor };
-    const conn = this.connections.get(peer);
-    const kind = isErpcSpawn(req);
-    if (kind === undefined || !this.running) {
-      conn?.send(spawnReply(req.reqId, req.from, 0, NOTSUP));
-      return;
-    }
-    // A process stands for the call, so that the caller's monitor, kill and DOWN work as with BEAM's.
-    const p = this.router.spawn();
-    if (req.monitor) this.router.watch(p, req.from, req.reqId);
-    conn?.send(spawnReply(req.reqId, req.from, req.monitor ? SPAWN_REPLY_MONITOR : 0, p.pid));
-    const [m, f, a] = kind === 'call' ? req.args.slice(1) : req.args;
-    const outcome = await this.exposed.run(m, f, a);
-    p.exit(kind === 'call' ? erpcExitReason(req.args[0], outcome) : atom('normal'));
-  }
-
-  /** rex: rpc:call's gen_server, for callers that do not use erpc. */
-  private serveRex(rex: Process): Promise<void> {
-    return rex.serve((message) => {
-      // rpc's nodes observer asks what we support: erpc, through SPAWN_REQUEST.
-      if (message instanceof Tuple && message.length === 2 && message[0] instanceof Pid && message[1] === FEATURES_REQUEST) {
-        rex.send(message[0], tuple(FEATURES_REPLY, this.nodeAtom, [ERPC]));
-        return;
-      }
-      const call = parseGenCall(message);
-      const request = call === undefined ? undefined : parseRexCall(call.request);
-      if (call === undefined || request === undefined) return;
-      void this.exposed.run(request.module, request.fn, request.args).then((outcome) => {
-        const { to, message: reply } = replyFor(call.from, rexReply(outcome));
-        this.router.sendReply(rex.pid, to, reply);
-      });
-    });
-  }
-
   /**
    * The node's own process: the sender of `node.send`, and the group leader of our
    * rpc calls. It answers io requests (the output of remote code we call goes to the
@@ -391,12 +357,24 @@ export class Node extends EventEmitter<NodeEvents> {
   private onUp(peer: string, hidden: boolean): void {
     // What waited for this connection goes out before anything sent from here on.
     this.outbox.connected(peer);
-    this.emit('nodeup', peer, { hidden });
+    this.tell(() => this.emit('nodeup', peer, { hidden }));
   }
 
   private onDown(peer: string, hidden: boolean, error: NessieError | undefined): void {
     this.router.nodeDown(peer);
-    this.emit('nodedown', peer, this.running ? nodedownReason(error) : 'net_kernel_terminated', { hidden, error });
+    this.tell(() => this.emit('nodedown', peer, this.running ? nodedownReason(error) : 'net_kernel_terminated', { hidden, error }));
+  }
+
+  /**
+   * Runs the user's listeners of a node event. They run inside socket and handshake
+   * callbacks, so one that throws is logged, not let loose on the connection's state.
+   */
+  private tell(emit: () => void): void {
+    try {
+      emit();
+    } catch (err) {
+      this.o.logger.error(`a nodeup/nodedown listener threw: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   private assertRunning(): void {

@@ -9,7 +9,7 @@
  * links and monitors in relations, and the way out is the outbox.
  */
 import * as dop from '../distribution/control.js';
-import type { ControlMessage } from '../distribution/control.js';
+import type { ControlMessage, SpawnRequestMessage } from '../distribution/control.js';
 import { NotRegisteredError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { atom, Atom, Pid, tuple, type Reference, type Term } from '../term/types.js';
@@ -31,7 +31,7 @@ const EXIT = atom('EXIT');
 const REFUSED_EXIT_LOG_INTERVAL_MS = 10_000;
 
 /** The node's answer to a SPAWN_REQUEST (erpc and friends); see services/. */
-export type SpawnRequestHandler = (peer: string, request: Extract<ControlMessage, { op: 'spawn_request' }>) => void;
+export type SpawnRequestHandler = (peer: string, request: SpawnRequestMessage) => void;
 
 export class Router implements ProcessHost {
   /** Processes the node cannot run without (net_kernel, rex, ...): exit signals from peers do not end them. */

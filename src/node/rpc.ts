@@ -1,19 +1,31 @@
 /**
- * Remote calls into TypeScript, both ways BEAM makes them, limited to functions
- * exposed on purpose with `node.expose(module, functions)`:
+ * Remote calls into TypeScript: the table of functions exposed on purpose with
+ * `node.expose(module, functions)`, how a call of one of them comes out (its
+ * outcome), and the term shapes rpc and erpc use on the wire. The two ways BEAM
+ * makes such calls are served in `services/erpc.ts` (SPAWN_REQUEST, what rpc:call
+ * and erpc:call use since OTP 23) and `services/rex.ts` (the `rex` server, for
+ * older callers and C nodes such as erl_call).
  *
- * - erpc (OTP 23+, and rpc:call on top of it): a SPAWN_REQUEST for
- *   `erpc:execute_call(Ref, M, F, A)` with a monitor whose reference is the request
- *   id. erpc.erl's spawned process answers by exiting with `{Ref, return, Result}`
- *   (or `{Ref, error, Reason, Stack}`...), which the caller receives as the DOWN
- *   reason. We reply SPAWN_REPLY with a pid that stands for the call, run the
- *   function, and send that exit as PAYLOAD_MONITOR_P_EXIT.
- * - the `rex` server (rpc:call's older path): `{'$gen_call', From, {call, M, F, A, GroupLeader}}`.
+ * Lookups are by own keys of Maps, so no name a remote sends reaches anything not
+ * exposed, and by arity, as BEAM looks up `Module:Function/Arity`.
  *
- * Any other spawn request is refused at once with `notsup`. Lookups use own
- * properties of a Map, so no name a remote sends reaches anything not exposed.
+ * What a BEAM caller sees when a call fails, as the reason of an `error` and its stack:
+ *
+ * - not exposed (module, function or arity): `undef`, stack `[{M, F, Args, []}]`;
+ * - an `Error` thrown, or rejected with: `{js_exception, Message}` (Message a binary),
+ *   stack `[{M, F, Arity, []}]`;
+ * - any other value thrown or rejected with: `{js_throw, Value}` (Value as a term, or
+ *   its text as a binary when it has no Erlang form), same stack;
+ * - a return value with no Erlang form (undefined, null, a function, a symbol, NaN, a
+ *   cycle): `{js_bad_return, Why}` (Why a binary such as
+ *   `<<"undefined has no Erlang term form">>`), same stack.
+ *
+ * erpc:call raises `error:{exception, Reason, Stack}`; rpc:call returns
+ * `{badrpc, {'EXIT', {Reason, Stack}}}` (both ways it can travel: erpc, and rex).
  */
-import { atom, Atom, Pid, Reference, tuple, Tuple, type Term } from '../term/types.js';
+import type { SpawnRequestMessage } from '../distribution/control.js';
+import { encode } from '../term/encode.js';
+import { atom, Atom, LocalTerm, MAX_ATOM_CHARACTERS, Pid, Reference, tuple, Tuple, type Term } from '../term/types.js';
 
 /** A function BEAM nodes may call: it gets the call's arguments and returns (or resolves to) a term. */
 export type ExposedFunction = (...args: Term[]) => Term | Promise<Term>;
@@ -25,23 +37,49 @@ const RETURN = atom('return');
 const ERROR = atom('error');
 const UNDEF = atom('undef');
 const CALL = atom('call');
+const BLOCK_CALL = atom('block_call');
 const BADRPC = atom('badrpc');
 const EXIT = atom('EXIT');
+const MONITOR = atom('monitor');
 const JS_EXCEPTION = atom('js_exception');
+const JS_THROW = atom('js_throw');
+const JS_BAD_RETURN = atom('js_bad_return');
+/** BEAM's limit on a function's arity. */
+const MAX_ARITY = 255;
+const NAME_WITH_ARITY = /^(.+)\/(\d{1,3})$/;
 
-/** What a call came to: `return` and a value, or an Erlang-style error with a stack. */
-type Outcome = { ok: true; value: Term } | { ok: false; reason: Term; stack: Term[] };
+/** What a call came to: a value that is known to encode, or an Erlang `error` with a stack. */
+export type Outcome = { ok: true; value: Term } | { ok: false; reason: Term; stack: Term[] };
 
 export class ExposedModules {
+  /** module name → `name/arity` → function. */
   private readonly modules = new Map<string, Map<string, ExposedFunction>>();
 
-  /** Makes `functions` callable from BEAM as `module:name(Args...)`. Replaces an earlier exposure of `module`. */
+  /**
+   * Makes `functions` callable from BEAM as `module:name(Args...)`, replacing an
+   * earlier exposure of `module`. A key `'name/N'` exposes the function at arity N
+   * (as in `-export([name/N])`), so that variadic functions, functions with default
+   * or rest parameters, and several arities of one name can be exposed; a plain key
+   * `'name'` takes the arity from the function's declared parameters (`fn.length`,
+   * which stops at the first default or rest parameter). A call with another arity
+   * is `undef`, as on BEAM.
+   * @throws TypeError for a value that is not a function, a bad name or arity, or
+   * the same name/arity given twice.
+   */
   expose(module: string, functions: Record<string, ExposedFunction>): void {
+    checkName('module', module, module);
     const table = new Map<string, ExposedFunction>();
-    for (const name of Object.keys(functions)) {
-      const fn = functions[name];
-      if (typeof fn !== 'function') throw new TypeError(`expose(${module}): ${name} is not a function`);
-      table.set(name, fn);
+    for (const key of Object.keys(functions)) {
+      const fn = functions[key];
+      if (typeof fn !== 'function') throw new TypeError(`expose(${module}): ${key} is not a function`);
+      const explicit = NAME_WITH_ARITY.exec(key);
+      const name = explicit === null ? key : explicit[1];
+      const arity = explicit === null ? fn.length : Number(explicit[2]);
+      checkName('function', name, module);
+      if (arity > MAX_ARITY) throw new TypeError(`expose(${module}): ${key}: arity ${arity} is over BEAM's ${MAX_ARITY}`);
+      const id = `${name}/${arity}`;
+      if (table.has(id)) throw new TypeError(`expose(${module}): ${id} is given twice`);
+      table.set(id, fn);
     }
     this.modules.set(module, table);
   }
@@ -50,23 +88,82 @@ export class ExposedModules {
     this.modules.delete(module);
   }
 
-  /** Runs `module:fn(args)` if it is exposed; `undef` otherwise, as BEAM says of a missing function. */
+  /**
+   * Runs `module:fn(args)` if it is exposed at that arity; `undef` otherwise, as BEAM
+   * says of a missing function. `erpc:execute_call(M, F, A)` (OTP's
+   * `{return, apply(M, F, A)}`) is unwrapped once, so callers that name it explicitly
+   * get what BEAM would answer; OTP 25 and 27 themselves never send it (their
+   * rpc:call and erpc:call spawn `erpc:execute_call/4` on M, F, A directly, checked
+   * on the wire). A nested one is `undef`: unwrapping without end would let a peer
+   * recurse us out of stack. Never rejects, and a successful outcome's value is
+   * known to encode.
+   */
   async run(module: Term, fn: Term, args: Term): Promise<Outcome> {
-    const undef: Outcome = { ok: false, reason: UNDEF, stack: [tuple(module, fn, Array.isArray(args) ? args : [], [])] };
-    if (!(module instanceof Atom) || !(fn instanceof Atom) || !Array.isArray(args) || args instanceof Tuple) return undef;
-    // rpc:call wraps its target in erpc:execute_call/3, which answers {return, Result}.
-    if (module === ERPC && fn === EXECUTE_CALL && args.length === 3) {
-      const inner = await this.run(args[0], args[1], args[2]);
+    if (module === ERPC && fn === EXECUTE_CALL && isList(args) && args.length === 3) {
+      const inner = await this.apply(args[0], args[1], args[2]);
       return inner.ok ? { ok: true, value: tuple(RETURN, inner.value) } : inner;
     }
-    const f = this.modules.get(module.name)?.get(fn.name);
-    if (f === undefined) return undef;
+    return this.apply(module, fn, args);
+  }
+
+  private async apply(module: Term, fn: Term, args: Term): Promise<Outcome> {
+    const f =
+      module instanceof Atom && fn instanceof Atom && isList(args) ? this.modules.get(module.name)?.get(`${fn.name}/${args.length}`) : undefined;
+    if (f === undefined) return { ok: false, reason: UNDEF, stack: [tuple(module, fn, args, [])] };
+    // As erpc trims BEAM's stack to the applied function: {M, F, Arity, Location}.
+    const stack = [tuple(module, fn, (args as Term[]).length, [])];
+    let value: unknown;
     try {
-      return { ok: true, value: await f(...args) };
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      return { ok: false, reason: tuple(JS_EXCEPTION, message), stack: [] };
+      value = await f(...(args as Term[]));
+    } catch (thrown) {
+      return { ok: false, reason: thrownReason(thrown), stack };
     }
+    const problem = unencodable(value);
+    if (problem !== undefined) return { ok: false, reason: tuple(JS_BAD_RETURN, problem), stack };
+    return { ok: true, value: value as Term };
+  }
+}
+
+function checkName(what: string, name: string, module: string): void {
+  if (name.length === 0 || [...name].length > MAX_ATOM_CHARACTERS) {
+    throw new TypeError(`expose(${module}): a ${what} name must be 1-${MAX_ATOM_CHARACTERS} characters, got '${name}'`);
+  }
+}
+
+function isList(t: Term): t is Term[] {
+  return Array.isArray(t) && !(t instanceof Tuple);
+}
+
+/**
+ * The reason for what a function threw (or rejected with): `{js_exception, Message}`
+ * for an Error, `{js_throw, Value}` for anything else (its text when it has no
+ * Erlang form). Both are class `error`: a JS throw means failure, while an Erlang
+ * `throw` would make rpc:call return the value as if it were a result.
+ */
+function thrownReason(thrown: unknown): Term {
+  if (thrown instanceof Error) return tuple(JS_EXCEPTION, textOf(() => String(thrown.message)));
+  if (unencodable(thrown) === undefined) return tuple(JS_THROW, thrown as Term);
+  return tuple(JS_THROW, textOf(() => String(thrown)));
+}
+
+/** Why `value` cannot be sent inside a reply, or undefined when it can. */
+function unencodable(value: unknown): string | undefined {
+  // encode() takes a LocalTerm at the top only, and a reply always wraps the value.
+  if (value instanceof LocalTerm) return 'a LocalTerm can only be sent whole, not as a return value';
+  try {
+    encode(value as Term);
+    return undefined;
+  } catch (err) {
+    return textOf(() => (err instanceof Error ? err.message : String(err)));
+  }
+}
+
+/** Text for a reason: a getter or toString of user code may throw too. */
+function textOf(describe: () => string): string {
+  try {
+    return describe();
+  } catch {
+    return 'a value that cannot be described';
   }
 }
 
@@ -80,14 +177,10 @@ export interface SpawnRequest {
   monitor: boolean;
 }
 
-/** `{SPAWN_REQUEST, ReqId, From, GroupLeader, {M, F, Arity}, OptList}` + ArgList. */
-export function parseSpawnRequest(control: Tuple, payload: Term | undefined): SpawnRequest | undefined {
-  const [, reqId, from, , mfa, opts] = control;
-  if (!(reqId instanceof Reference) || !(from instanceof Pid) || !(mfa instanceof Tuple) || mfa.length !== 3) return undefined;
-  const args = Array.isArray(payload) ? payload : [];
-  const optList = Array.isArray(opts) ? opts : [];
-  const monitor = optList.some((o) => o === atom('monitor') || (o instanceof Tuple && o[0] === atom('monitor')));
-  return { reqId, from, module: mfa[0], fn: mfa[1], args, monitor };
+/** The parts of a SPAWN_REQUEST erpc serving needs; `monitor` when its options ask for one. */
+export function spawnRequestOf(m: SpawnRequestMessage): SpawnRequest {
+  const monitor = m.options.some((o) => o === MONITOR || (o instanceof Tuple && o[0] === MONITOR));
+  return { reqId: m.reqId, from: m.from, module: m.module, fn: m.fn, args: m.args, monitor };
 }
 
 /** True for the spawns erpc makes: `erpc:execute_call/4` (call) and `erpc:execute_cast/3` (cast). */
@@ -98,19 +191,23 @@ export function isErpcSpawn(r: SpawnRequest): 'call' | 'cast' | undefined {
   return undefined;
 }
 
-/** The exit reason erpc's caller expects: `{Ref, return, Value}` or `{Ref, error, Reason, Stack}`. */
+/**
+ * The exit reason erpc:execute_call/4 ends with and erpc:call turns back into a
+ * result (erpc.erl `result/4`): `{Ref, return, Value}`, or `{Ref, error, Reason, Stack}`,
+ * which the caller raises as `error:{exception, Reason, Stack}`.
+ */
 export function erpcExitReason(ref: Term, outcome: Outcome): Term {
   return outcome.ok ? tuple(ref, RETURN, outcome.value) : tuple(ref, ERROR, outcome.reason, outcome.stack);
 }
 
-/** rex's answer to `{call, M, F, A, GL}`: the value, or `{badrpc, {'EXIT', {Reason, Stack}}}`. */
+/** rex's answer to `{call, M, F, A, GL}`, as rpc.erl's execute_call/3 makes it: the value, or `{badrpc, {'EXIT', {Reason, Stack}}}`. */
 export function rexReply(outcome: Outcome): Term {
   return outcome.ok ? outcome.value : tuple(BADRPC, tuple(EXIT, tuple(outcome.reason, outcome.stack)));
 }
 
-/** The `{call, M, F, A, GroupLeader}` request rex serves, or undefined. */
+/** The `{call, M, F, A, GroupLeader}` (or `block_call`) request rex serves, or undefined. */
 export function parseRexCall(request: Term): { module: Term; fn: Term; args: Term } | undefined {
-  if (!(request instanceof Tuple) || request[0] !== CALL || request.length < 4) return undefined;
+  if (!(request instanceof Tuple) || request.length !== 5 || (request[0] !== CALL && request[0] !== BLOCK_CALL)) return undefined;
   return { module: request[1], fn: request[2], args: request[3] };
 }
 
@@ -123,4 +220,3 @@ export function rexCall(module: string, fn: string, args: Term[], groupLeader: P
 export function badrpcReason(answer: Term): Term | undefined {
   return answer instanceof Tuple && answer.length === 2 && answer[0] === BADRPC ? answer[1] : undefined;
 }
-

@@ -164,3 +164,26 @@ for (const otp of [25, 27] as OtpRelease[]) {
     }
   });
 }
+
+test('a nodeup or nodedown listener that throws is logged; the connection and the process live on', async () => {
+  const port = await freeSharedPort(['127.0.0.5', '127.0.0.6']);
+  const logs: string[] = [];
+  const a = await Node.start({ name: 'a@127.0.0.5', cookie: COOKIE, epmd: false, port, logger: recordingLogger(logs) });
+  const b = await Node.start({ name: 'b@127.0.0.6', cookie: COOKIE, epmd: false, port, logger: recordingLogger([]) });
+  try {
+    a.on('nodeup', () => {
+      throw new Error('listener bug');
+    });
+    a.on('nodedown', () => {
+      throw new Error('listener bug');
+    });
+    assert.equal(await b.ping(a.name), 'pong', 'b dialled a; a accepted and its listener threw');
+    assert.equal(await a.ping(b.name), 'pong');
+    await b.disconnect(a.name);
+    assert.ok(await eventually(() => a.nodes().length === 0, 5000));
+    assert.equal(logs.filter((l) => l.includes('listener threw')).length, 2);
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});

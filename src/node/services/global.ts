@@ -30,6 +30,7 @@ const ANSWERS = new Map<Atom, Term>([
 /** Starts `global_name_server` on a visible node; a system process: it lives until the node stops. */
 export function startGlobal(router: Router, self: Atom, logger: Logger): void {
   const p = router.spawnSystem('global_name_server');
+  // serve() cannot reject: it resolves when the process exits; handler errors go to the logger.
   void p.serve((message) => {
     if (message instanceof Tuple && message[0] === GEN_CAST) {
       const cast = message[1];
@@ -49,5 +50,5 @@ export function startGlobal(router: Router, self: Atom, logger: Logger): void {
     }
     const { to, message: reply } = replyFor(call.from, answer);
     router.sendReply(p.pid, to, reply);
-  });
+  }, (err) => logger.error(`global_name_server: ${(err as Error).message}`));
 }

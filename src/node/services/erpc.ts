@@ -1,0 +1,58 @@
+/**
+ * erpc into exposed functions (lib/kernel/src/erpc.erl). erpc:call, and rpc:call
+ * on top of it, send a SPAWN_REQUEST for `erpc:execute_call(Ref, M, F, A)` with a
+ * monitor whose reference is the request id; erpc:cast sends one for
+ * `erpc:execute_cast(M, F, A)` without. On BEAM the spawned process applies M:F(A)
+ * and exits with `{Ref, return, Value}` or `{Ref, error, Reason, Stack}` (also
+ * `{Ref, throw, Value}` and `{Ref, exit, Reason}`, which TS code cannot raise), and
+ * the caller reads that exit reason from the DOWN message.
+ *
+ * Here a TS process stands for the spawned one, so that the caller's monitor, an
+ * exit(Pid, kill) after a timeout, and DOWN work as with BEAM's: we answer
+ * SPAWN_REPLY with its pid, run the function, and end the process with that reason
+ * (which goes out as PAYLOAD_MONITOR_P_EXIT). Every other spawn is refused at once
+ * with `notsup`, as erlang:spawn_request reports it.
+ */
+import { spawnReply, type SpawnRequestMessage } from '../../distribution/control.js';
+import type { Logger } from '../../logger.js';
+import { atom, type Tuple } from '../../term/types.js';
+import type { Router } from '../router.js';
+import { erpcExitReason, isErpcSpawn, spawnRequestOf, type ExposedModules } from '../rpc.js';
+
+const NOTSUP = atom('notsup');
+const NORMAL = atom('normal');
+/** SPAWN_REPLY flag: a monitor was set up. */
+const SPAWN_REPLY_MONITOR = 2;
+
+export interface ErpcOptions {
+  router: Router;
+  exposed: ExposedModules;
+  logger: Logger;
+  /** Sends a control message to a connected peer (dropped when it is gone). */
+  sendControl(peer: string, control: Tuple): void;
+  /** False once the node is stopping: new calls are refused. */
+  running(): boolean;
+}
+
+/** Serves one SPAWN_REQUEST from `peer`: an erpc call or cast into an exposed function, or `notsup`. */
+export function serveSpawnRequest(o: ErpcOptions, peer: string, message: SpawnRequestMessage): void {
+  const req = spawnRequestOf(message);
+  const kind = isErpcSpawn(req);
+  if (kind === undefined || !o.running()) {
+    o.sendControl(peer, spawnReply(req.reqId, req.from, 0, NOTSUP));
+    return;
+  }
+  const p = o.router.spawn();
+  if (req.monitor) o.router.watch(p, req.from, req.reqId);
+  o.sendControl(peer, spawnReply(req.reqId, req.from, req.monitor ? SPAWN_REPLY_MONITOR : 0, p.pid));
+  const [m, f, a] = kind === 'call' ? req.args.slice(1) : req.args;
+  // run() never rejects and its values encode, so the exit (and its DOWN) cannot
+  // throw; the catch is there so that no future change can crash the node from here.
+  o.exposed
+    .run(m, f, a)
+    .then((outcome) => {
+      p.exit(kind === 'call' ? erpcExitReason(req.args[0], outcome) : NORMAL);
+      if (kind === 'cast' && !outcome.ok) o.logger.warn(`erpc:cast ${String(m)}:${String(f)} from ${peer} failed: ${String(outcome.reason)}`);
+    })
+    .catch((err: unknown) => o.logger.error(`erpc: cannot answer ${String(m)}:${String(f)} from ${peer}: ${err instanceof Error ? err.message : String(err)}`));
+}
