@@ -197,14 +197,12 @@ function runErlCall(otp: OtpRelease, args: string[], epmdPort: number): Promise<
 }
 
 // erl_interface's C node advertises neither DFLAG_DIST_HDR_ATOM_CACHE nor
-// DFLAG_SEND_SENDER (flags 0x407074f9c from OTP 25 and 27), so its answer must go out
-// as a pass-through SEND: honouring the peer's flags is issue 8 item #13's first part,
-// in the distribution layer. Until it lands, ei cannot read our {rex, Reply} and
-// these tests are todo (they run, and report).
-const ERL_CALL_TODO = 'needs the distribution layer to honour the peer flags (issue 8 #13): pass-through header and SEND for erl_interface';
+// DFLAG_SEND_SENDER (flags 0x407074f9c from OTP 25 and 27), so its answer goes out as
+// a pass-through SEND (distribution/connection.ts and downgrade.ts honour the peer's
+// flags): these tests fail if either is sent in the newer form.
 
 for (const otp of [25, 27] as OtpRelease[]) {
-  test(`OTP ${otp}: erl_call -a gets its answer from rex (embedded EPMD: -n, -name, -address)`, { timeout: 90_000, todo: ERL_CALL_TODO }, async (t) => {
+  test(`OTP ${otp}: erl_call -a gets its answer from rex (embedded EPMD: -n, -name, -address)`, { timeout: 90_000 }, async (t) => {
     if (!requireOtp(t, otp)) return;
     const epmdPort = await freePort('127.0.0.2');
     const node = await Node.start({ name: 'ts@127.0.0.2', cookie: COOKIE, epmd: { port: epmdPort }, logger: silentLogger });
@@ -225,7 +223,7 @@ for (const otp of [25, 27] as OtpRelease[]) {
   });
 }
 
-test('OTP 25: erl_call finds a TS node through the real epmd', { timeout: 60_000, todo: ERL_CALL_TODO }, async (t) => {
+test('OTP 25: erl_call finds a TS node through the real epmd', { timeout: 60_000 }, async (t) => {
   if (!requireOtp(t, 25)) return;
   const avail = epmdAvailability();
   if (!avail.ok) {
