@@ -294,7 +294,7 @@ export class DistConnection {
       this.peerName,
       { code: ErrorCode.SEND_QUEUE_OVERFLOW },
     );
-    this.options.logger.warn(`dropping connection to ${this.peerName}: ${reason.message}`);
+    this.options.logger.warn(`dropping connection to ${this.peerName}: ${reason.code} ${reason.message}`);
     this.out.reset();
     this.close(reason);
     // Nothing more will be read by the peer; do not wait a second to free what it holds.
