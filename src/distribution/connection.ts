@@ -221,6 +221,8 @@ export class DistConnection {
     } catch (err) {
       // The batch holds other messages before this one: leave them whole.
       w.pos = start;
+      // A huge value that failed late may have grown the batch buffer; don't pin it.
+      if (start === 0 && w.buf.length > 4 * 1024 * 1024) w.buf = Buffer.allocUnsafe(16 * 1024);
       throw err;
     }
     if (fragmentsOf !== undefined) this.writeFragments(fragmentsOf);
