@@ -221,6 +221,8 @@ export class DistConnection {
     } catch (err) {
       // The batch holds other messages before this one: leave them whole.
       w.pos = start;
+      // A huge value that failed late may have grown the batch buffer; don't pin it.
+      if (start === 0 && w.buf.length > 4 * 1024 * 1024) w.buf = Buffer.allocUnsafe(16 * 1024);
       throw err;
     }
     if (fragmentsOf !== undefined) this.writeFragments(fragmentsOf);
@@ -294,7 +296,7 @@ export class DistConnection {
       this.peerName,
       { code: ErrorCode.SEND_QUEUE_OVERFLOW },
     );
-    this.options.logger.warn(`dropping connection to ${this.peerName}: ${reason.message}`);
+    this.options.logger.warn(`dropping connection to ${this.peerName}: ${reason.code} ${reason.message}`);
     this.out.reset();
     this.close(reason);
     // Nothing more will be read by the peer; do not wait a second to free what it holds.

@@ -81,8 +81,10 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Term {
     r.pos++;
     return new LocalTerm(r.copy(r.end - r.pos));
   }
-  if (options.maxTerms !== undefined) r.termsLeft = options.maxTerms;
-  r.charge(1);
+  if (options.maxTerms !== undefined) {
+    r.limit(options.maxTerms);
+    r.charge(1); // the root
+  }
   const term = readTerm(r, EMPTY_CONTEXT);
   if (r.pos !== r.end) r.fail(`${r.end - r.pos} trailing bytes after the term`);
   return term;
@@ -95,8 +97,8 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Term {
 export function decodeTerm(buf: Buffer, offset: number, context: DecodeContext = EMPTY_CONTEXT): { term: Term; offset: number } {
   const r = new Reader(buf, offset);
   if (context.termsLeft !== undefined) {
-    r.termsLeft = context.termsLeft;
-    r.charge(1);
+    r.limit(context.termsLeft);
+    r.charge(1); // the root
     const term = readTerm(r, context);
     context.termsLeft = r.termsLeft;
     return { term, offset: r.pos };
@@ -127,8 +129,10 @@ function decodeCompressed(r: Reader, options: DecodeOptions): Term {
     r.fail(`compressed term inflates to ${inflated.length} bytes, header says ${size}`, Tag.COMPRESSED, at);
   }
   const inner = new Reader(inflated);
-  if (options.maxTerms !== undefined) inner.termsLeft = options.maxTerms;
-  inner.charge(1);
+  if (options.maxTerms !== undefined) {
+    inner.limit(options.maxTerms);
+    inner.charge(1); // the root
+  }
   const term = readTerm(inner, EMPTY_CONTEXT);
   if (inner.pos !== inner.end) inner.fail(`${inner.end - inner.pos} trailing bytes inside compressed term`);
   return term;

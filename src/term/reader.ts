@@ -1,5 +1,8 @@
 import { DecodeError, ErrorCode } from '../errors.js';
 
+/** The budget of a Reader that has none: the largest small integer, refilled if ever used up. */
+const NO_BUDGET = 0x3fffffff;
+
 /**
  * A cursor over untrusted bytes. Every read checks that the bytes are there first,
  * and `need` is called with a length read from the input before anything of that
@@ -11,10 +14,13 @@ export class Reader {
   pos: number;
   readonly end: number;
   /**
-   * Terms this decode may still produce (the decode budget). Containers charge for
-   * all their elements when they open, before anything is allocated for them.
+   * Terms this decode may still produce (the decode budget), when `limited`. Containers
+   * charge for all their elements when they open, before anything is allocated for them.
+   * Without a budget it starts at a large small integer rather than Infinity: a double
+   * field would cost every Reader a heap number, measurable on small messages.
    */
-  termsLeft = Infinity;
+  termsLeft = NO_BUDGET;
+  limited = false;
 
   constructor(buf: Buffer, pos = 0, end = buf.length) {
     this.buf = buf;
@@ -92,9 +98,21 @@ export class Reader {
 
   /** Takes `n` terms from the budget; throws DecodeError ERR_TERM_DECODE_BUDGET when it runs out. */
   charge(n: number, tag?: number): void {
-    if ((this.termsLeft -= n) < 0) {
-      throw new DecodeError('the term holds more terms than the decode budget allows', this.pos, tag, { code: ErrorCode.TERM_DECODE_BUDGET });
+    if ((this.termsLeft -= n) < 0) this.overBudget(tag);
+  }
+
+  /** Sets the decode budget. */
+  limit(terms: number): void {
+    this.termsLeft = terms;
+    this.limited = true;
+  }
+
+  private overBudget(tag: number | undefined): void {
+    if (!this.limited) {
+      this.termsLeft = NO_BUDGET;
+      return;
     }
+    throw new DecodeError('the term holds more terms than the decode budget allows', this.pos, tag, { code: ErrorCode.TERM_DECODE_BUDGET });
   }
 
   fail(message: string, tag?: number, at = this.pos): never {

@@ -229,3 +229,13 @@ test('a deep list far over the budget is refused after at most the budget in ter
   bytes.fill(106, p);
   assert.throws(() => decode(bytes, { maxTerms: 100_000 }), (e: unknown) => e instanceof DecodeError && e.code === 'ERR_TERM_DECODE_BUDGET');
 });
+
+test('without a budget, charging never throws, however many terms', async () => {
+  const { Reader } = await import('../../src/term/reader.js');
+  const r = new Reader(Buffer.alloc(1));
+  for (let i = 0; i < 4; i++) r.charge(0x3fffffff);
+  const limited = new Reader(Buffer.alloc(1));
+  limited.limit(3);
+  limited.charge(3);
+  assert.throws(() => limited.charge(1), (e: unknown) => e instanceof DecodeError && e.code === 'ERR_TERM_DECODE_BUDGET');
+});
