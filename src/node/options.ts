@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { InvalidOptionError } from '../errors.js';
-import { consoleLogger, type Logger } from '../logger.js';
+import { consoleLogger, toLogger, type Logger, type LoggerOption } from '../logger.js';
 import { resolveCookie } from './cookie.js';
 import { parseNodeName, type NodeName } from './node-name.js';
 
@@ -34,8 +34,8 @@ export interface NodeOptions {
   maxMessageSize?: number;
   /** Queued bytes above which `send` reports busy, per connection. Default 1 MiB (OTP's dist_buf_busy_limit). */
   busyLimit?: number;
-  /** Where log lines go. Default: warnings and errors on the console. */
-  logger?: Logger;
+  /** Where log lines go: a Logger object (pino, console...) or a `(level, message)` function. Default: warnings and errors on the console. */
+  logger?: LoggerOption;
 }
 
 export interface ResolvedNodeOptions {
@@ -89,7 +89,7 @@ export function resolveNodeOptions(o: NodeOptions, env: NodeJS.ProcessEnv = proc
     listenAddress,
     maxMessageSize: positive('maxMessageSize', o.maxMessageSize ?? 256 * 1024 * 1024),
     busyLimit: positive('busyLimit', o.busyLimit ?? 1024 * 1024),
-    logger: o.logger ?? consoleLogger(`[nessie ${name.name}]`),
+    logger: o.logger === undefined ? consoleLogger(`[nessie ${name.name}]`) : toLogger(o.logger),
   };
 }
 
