@@ -42,7 +42,7 @@ function ok(r: Run, what: string): Run {
 }
 
 /** The files a clean clone has: tracked ones and new ones not ignored, as they are in the working tree. */
-async function copyCheckout(to: string): Promise<void> {
+async function copyCheckout(to: string, linkModules: boolean): Promise<void> {
   const listed = ok(await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], REPO), 'git ls-files');
   for (const file of listed.stdout.split('\0')) {
     if (file === '' || !existsSync(join(REPO, file))) continue;
@@ -50,7 +50,7 @@ async function copyCheckout(to: string): Promise<void> {
     cpSync(join(REPO, file), join(to, file));
   }
   // The devDependencies a git install would get (typescript for `prepare`), without a network.
-  symlinkSync(join(REPO, 'node_modules'), join(to, 'node_modules'));
+  if (linkModules) symlinkSync(join(REPO, 'node_modules'), join(to, 'node_modules'));
 }
 
 function filesUnder(dir: string): string[] {
@@ -125,7 +125,7 @@ test('npm pack ships a package that installs, type-checks strictly and runs from
   try {
     // 1. The tarball, built by `prepare` in a copy with no dist/.
     const clone = join(tmp, 'clone');
-    await copyCheckout(clone);
+    await copyCheckout(clone, true);
     assert.ok(!existsSync(join(clone, 'dist')), 'the copy starts without dist/');
     ok(await run('npm', ['pack', '--pack-destination', tmp], clone), 'npm pack');
     const tarball = join(tmp, `nessie-cluster-${VERSION}.tgz`);
@@ -199,6 +199,34 @@ test('npm pack ships a package that installs, type-checks strictly and runs from
   } finally {
     await erl?.stop();
     await peerNode?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('npm install from a git URL builds the package with its devDependencies (prepare)', { timeout: 120_000 }, async (t) => {
+  const tmp = mkdtempSync(join(tmpdir(), 'nessie-git-'));
+  try {
+    const repo = join(tmp, 'repo');
+    await copyCheckout(repo, false);
+    const git = (...args: string[]) => run('git', ['-c', 'user.name=pack-test', '-c', 'user.email=pack-test@localhost', ...args], repo);
+    ok(await git('init', '-q'), 'git init');
+    ok(await git('add', '-A'), 'git add');
+    ok(await git('commit', '-q', '-m', 'snapshot'), 'git commit');
+    const consumer = join(tmp, 'consumer');
+    mkdirSync(consumer);
+    writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+    // Offline: npm installs the devDependencies `prepare` needs from its cache, as `npm install` here filled it.
+    const install = await run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-package-lock', `git+file://${repo}`], consumer);
+    if (install.code !== 0 && /ENOTCACHED/.test(install.stderr) && !process.env.CI) {
+      t.skip('the devDependencies are not in the npm cache (run npm install once)');
+      return;
+    }
+    ok(install, 'npm install from git');
+    const installed = join(consumer, 'node_modules/nessie-cluster');
+    assert.ok(existsSync(join(installed, 'dist/index.js')) && existsSync(join(installed, 'dist/index.d.ts')), 'prepare built dist/');
+    const esm = ok(await run(process.execPath, ['--input-type=module', '-e', "import('nessie-cluster').then((m) => console.log(typeof m.Node.start))"], consumer), 'import');
+    assert.equal(esm.stdout.trim(), 'function');
+  } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
 });
