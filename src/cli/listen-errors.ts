@@ -13,8 +13,8 @@ export interface ListenContext {
 
 /** A sentence for a listen error, or undefined when it is not one we can explain. */
 export function explainListenError(err: unknown, ctx: ListenContext): string | undefined {
-  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
-  if (typeof e?.code !== 'string') return undefined;
+  const e = systemError(err);
+  if (e === undefined) return undefined;
   const address = e.address ?? '?';
   const port = e.port;
   switch (e.code) {
@@ -29,6 +29,16 @@ export function explainListenError(err: unknown, ctx: ListenContext): string | u
     default:
       return undefined;
   }
+}
+
+type SystemError = NodeJS.ErrnoException & { address?: string; port?: number };
+
+/** The system error itself, or the one an error of ours wraps as its cause (EpmdServer's, for one). */
+function systemError(err: unknown): SystemError | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (typeof (e as SystemError).syscall === 'string' && typeof (e as SystemError).code === 'string') return e as SystemError;
+  }
+  return undefined;
 }
 
 function hostAddresses(): string {

@@ -9,6 +9,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { names } from '../../src/epmd/client.js';
 import { Node, silentLogger } from '../../src/index.js';
 import { Dnsmasq, requireDnsmasq } from '../support/dnsmasq.js';
 import { eventually, freePort, freeSharedPort, loopbackAddresses } from '../support/ports.js';
@@ -42,7 +43,11 @@ class Cli {
   }
 
   static start(args: string[], env: NodeJS.ProcessEnv = {}): Cli {
-    return new Cli(spawn(process.execPath, ['--import', 'tsx', MAIN, 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(env) }));
+    return Cli.run(['start', ...args], env);
+  }
+
+  static run(args: string[], env: NodeJS.ProcessEnv = {}): Cli {
+    return new Cli(spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(env) }));
   }
 
   /** SIGTERM by PID, then SIGKILL if it has not exited 5 s later; resolves to the exit code. */
@@ -137,6 +142,26 @@ test('a name whose IP is not on this host, and ports in use, are said in a sente
   }
 });
 
+test('nessie epmd serves a nessie start that registers with it; a second one on the same port is refused in a sentence', { timeout: 60_000 }, async () => {
+  const [host] = loopbackAddresses(1);
+  const epmdPort = await freePort(host);
+  const epmd = Cli.run(['epmd', '--address', host, '--port', String(epmdPort)]);
+  let node: Cli | undefined;
+  try {
+    assert.ok(await eventually(() => epmd.output.includes('epmd listening'), 20_000), epmd.output);
+    node = Cli.start(['--name', `reg@${host}`, '--cookie', 'c'], { ERL_EPMD_PORT: String(epmdPort) });
+    const registered = async () => (await names({ host, port: epmdPort }).catch(() => ({ nodes: [] }))).nodes.some((n) => n.name === 'reg');
+    assert.ok(await eventually(registered, 20_000), `${epmd.output}\n${node.output}`);
+    const again = await nessie(['epmd', '--address', host, '--port', String(epmdPort)]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, new RegExp(`port ${epmdPort} on ${host.replace(/\./g, '\\.')} is already in use: pick another --port`));
+    assert.doesNotMatch(again.stderr, STACK_LINE);
+  } finally {
+    if (node !== undefined) assert.equal(await node.stop(), 0, node.output);
+    assert.equal(await epmd.stop(), 0, epmd.output);
+  }
+});
+
 test('without a query the node is ready once started; GET and HEAD only; JSON log lines', { timeout: 60_000 }, async () => {
   const [host] = loopbackAddresses(1);
   const [port, statusPort] = [await freePort(host), await freePort(host)];
@@ -193,6 +218,10 @@ test('--ready-lookup: a failing DNS lookup keeps /readyz at 503 with the reason;
     assert.ok(metric(page, 'nessie_dns_lookup_failures_total{query="peers.test"}') >= 1);
     assert.equal(metric(page, 'nessie_ready'), 0);
     assert.equal(metric(page, 'nessie_discovery_round_duration_seconds_count'), metric(page, 'nessie_discovery_rounds_total'));
+    // The text format: comments, or `name{label="value",...} number`.
+    for (const line of page.trimEnd().split('\n')) {
+      assert.match(line, /^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)+\})? [-+]?(\d+(\.\d+)?(e[-+]?\d+)?|\+Inf|NaN))$/, line);
+    }
     // --log-level warn: the cluster's lookup errors are there, info lines are not; each line is timestamped text.
     assert.match(cli.output, /^\d{4}-\d\d-\d\dT[\d:.]+Z \[nessie_cluster\]\[ERROR\] DNS lookup of peers\.test failed/m);
     assert.doesNotMatch(cli.output, /\[INFO\]/);
