@@ -8,7 +8,14 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+let tsc;
+try {
+  tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+} catch {
+  // `npm ci --omit=dev` in a checkout still runs `prepare`.
+  console.error('nessie-cluster build: typescript is not installed. Install the devDependencies (npm ci), or skip the build with --ignore-scripts when dist/ comes from elsewhere.');
+  process.exit(1);
+}
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
