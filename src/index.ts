@@ -56,7 +56,7 @@ export { DnsClusterHandle } from './cluster/handle.js';
 export { defaultResolver } from './cluster/resolver.js';
 
 export type { Term } from './term/types.js';
-export type { Logger } from './logger.js';
+export type { Logger, LoggerOption, LogFunction, LogLevel } from './logger.js';
 export type { NodeOptions } from './node/options.js';
 export type { NodeEvents, NodedownReason } from './node/node.js';
 export type { ConnectResult } from './node/connections.js';

@@ -9,6 +9,7 @@
  */
 import { isIP } from 'node:net';
 import { InvalidOptionError } from '../errors.js';
+import { toLogFunction, type Logger } from '../logger.js';
 import { defaultResolver, type Resolver } from './resolver.js';
 import { DnsClusterHandle, type ClusterNode, type DiscoveryResult } from './handle.js';
 
@@ -158,9 +159,9 @@ export class DnsCluster {
     return this.with({ interval });
   }
 
-  /** The logger. Default: prints `[nessie_cluster][LEVEL] message`. */
-  withLogger(logger: ClusterLogger): DnsCluster {
-    return this.with({ logger });
+  /** The logger: the seed's `(level, message)` function, or a Logger object (pino, console...). Default: prints `[nessie_cluster][LEVEL] message`. */
+  withLogger(logger: ClusterLogger | Logger): DnsCluster {
+    return this.with({ logger: toLogFunction(logger) });
   }
 
   /** A custom resolver, mostly for tests. Default: `defaultResolver(node)`. */

@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { InvalidOptionError } from '../errors.js';
-import { consoleLogger, type Logger } from '../logger.js';
+import { consoleLogger, toLogger, type Logger, type LoggerOption } from '../logger.js';
 import { resolveCookie } from './cookie.js';
 import { parseNodeName, type NodeName } from './node-name.js';
 
@@ -50,8 +50,8 @@ export interface NodeOptions {
   maxFragmentBytes?: number;
   /** A fragmented message that gets no fragment for this long (ms) closes its connection. Default the ticktime. */
   fragmentTimeout?: number;
-  /** Where log lines go. Default: warnings and errors on the console. */
-  logger?: Logger;
+  /** Where log lines go: a Logger object (pino, console...) or a `(level, message)` function. Default: warnings and errors on the console. */
+  logger?: LoggerOption;
 }
 
 export interface ResolvedNodeOptions {
@@ -115,7 +115,7 @@ export function resolveNodeOptions(o: NodeOptions, env: NodeJS.ProcessEnv = proc
     maxTermsPerMessage: positive('maxTermsPerMessage', o.maxTermsPerMessage ?? 1 << 20),
     maxFragmentBytes: positive('maxFragmentBytes', o.maxFragmentBytes ?? maxMessageSize),
     fragmentTimeoutMs: positive('fragmentTimeout', o.fragmentTimeout ?? ticktime * 1000),
-    logger: o.logger ?? consoleLogger(`[nessie ${name.name}]`),
+    logger: o.logger === undefined ? consoleLogger(`[nessie ${name.name}]`) : toLogger(o.logger),
   };
 }
 

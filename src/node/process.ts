@@ -31,7 +31,8 @@ export class Process implements Inbox {
   private readonly mailbox = new Mailbox();
   private exitReason: Term | undefined;
 
-  /** @internal processes are made by `node.spawn()` */
+  // Not tagged internal: stripInternal would drop it from the .d.ts and leave a no-argument constructor.
+  /** Processes are made by `node.spawn()`. */
   constructor(
     pid: Pid,
     private readonly host: ProcessHost,

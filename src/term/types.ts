@@ -56,7 +56,8 @@ export class Atom {
   readonly name: string;
   /** @internal the encoder's cached ETF bytes for this atom (tag and length included) */
   encoded: Buffer | undefined = undefined;
-  /** @internal use `atom()` */
+  // Not tagged internal: stripInternal would drop it from the .d.ts and leave a public constructor.
+  /** Use `atom()`, which interns. */
   private constructor(name: string) {
     this.name = name;
   }
