@@ -173,17 +173,18 @@ function nodeName(flag: string | undefined, env: NodeJS.ProcessEnv, short: boole
 
 /**
  * --query flags, else DNS_CLUSTER_QUERY (names separated by commas or blanks, as one
- * variable has to carry several). BASENAME:NAME gives a query its own basename; an
- * IPv6-looking or port-like prefix is not a basename.
+ * variable has to carry several), each read by DnsQuery.parse: BASENAME:NAME gives a
+ * query its own basename, PREFIX*:NAME finds basenames through EPMD.
  */
 function readQueries(flags: string[] | undefined, env: NodeJS.ProcessEnv, refuse: (m: string) => never): DnsQuery[] {
   const source = flags !== undefined ? '--query' : 'DNS_CLUSTER_QUERY';
   const raw = flags ?? (env.DNS_CLUSTER_QUERY ?? '').split(/[\s,]+/).filter((q) => q !== '');
   return raw.map((q) => {
-    const i = q.indexOf(':');
-    const hasBasename = i > 0 && /^[A-Za-z0-9_-]+$/.test(q.slice(0, i));
-    const query = hasBasename ? q.slice(i + 1) : q;
-    if (query === '' || /\s/.test(query)) refuse(`${source} needs a DNS name (or BASENAME:NAME), got ${JSON.stringify(q)}`);
-    return hasBasename ? DnsQuery.query(query, { basename: q.slice(0, i) }) : DnsQuery.query(query);
+    if (/\s/.test(q)) refuse(`${source} needs a DNS name (or BASENAME:NAME, PREFIX*:NAME), got ${JSON.stringify(q)}`);
+    try {
+      return DnsQuery.parse(q);
+    } catch {
+      return refuse(`${source} needs a DNS name (or BASENAME:NAME, PREFIX*:NAME), got ${JSON.stringify(q)}`);
+    }
   });
 }

@@ -55,6 +55,9 @@ test('DNS_CLUSTER_QUERY gives the queries: one name, or several separated by com
     { type: 'query', query: 'c.internal' },
   ]);
   assert.deepEqual(config([], { ...env, DNS_CLUSTER_QUERY: '' }).queries, []);
+  // Fly's per-release basenames: a names query, found through EPMD.
+  const [names] = config([], { ...env, DNS_CLUSTER_QUERY: 'my-app-*:my-app.internal' }).queries;
+  assert.deepEqual(names, { type: 'query', query: 'my-app.internal', names: 'my-app-' });
 });
 
 test('RELEASE_DISTRIBUTION: sname builds the name from the short hostname; none and DNS with sname are refused', () => {
