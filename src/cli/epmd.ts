@@ -54,9 +54,14 @@ export async function runEpmd(config: EpmdConfig): Promise<void> {
     throw StartupError.from(err, explainListenError(err, { addressFrom: '--address', portFlag: '--port' }));
   }
   const shutdown = async () => {
-    await server.stop();
-    process.exit(0);
+    try {
+      await server.stop();
+    } finally {
+      process.exit(0);
+    }
   };
+  // cannot reject: process.exit runs whatever stop() did.
   process.once('SIGINT', () => void shutdown());
+  // cannot reject: as above.
   process.once('SIGTERM', () => void shutdown());
 }

@@ -32,7 +32,11 @@ export interface CliLoggerOptions {
 }
 
 export function createCliLogger(o: CliLoggerOptions, bound: LogFields = {}): CliLogger {
-  const write = o.write ?? ((line: string) => void process.stdout.write(line));
+  const write =
+    o.write ??
+    ((line: string) => {
+      process.stdout.write(line);
+    });
   const line = (level: LogLevel) => (message: string, fields: LogFields = {}) => {
     if (RANK[level] < RANK[o.level]) return;
     const all = { ...bound, ...fields };

@@ -28,13 +28,19 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   }
   if (command === 'start') {
     const config = readStartConfig(rest, env);
-    if (config === 'help') return void process.stdout.write(START_HELP);
+    if (config === 'help') {
+      process.stdout.write(START_HELP);
+      return;
+    }
     showStacks = config.log.level === 'debug';
     return runStart(config);
   }
   if (command === 'epmd') {
     const config = readEpmdConfig(rest, env);
-    if (config === 'help') return void process.stdout.write(EPMD_HELP);
+    if (config === 'help') {
+      process.stdout.write(EPMD_HELP);
+      return;
+    }
     showStacks = config.log.level === 'debug';
     return runEpmd(config);
   }

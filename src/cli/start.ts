@@ -79,6 +79,8 @@ export async function runStart(config: StartConfig): Promise<void> {
     }
     process.exit(0);
   };
+  // cannot reject: shutdown catches what stopping throws, then exits.
   process.once('SIGINT', () => void shutdown('SIGINT'));
+  // cannot reject: as above.
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 }
