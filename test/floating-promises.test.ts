@@ -11,15 +11,6 @@ import { join, relative } from 'node:path';
 
 const SRC = new URL('../src/', import.meta.url).pathname;
 
-/**
- * Spots found when the rule was made (issue 8 #2), left to their files' owners: each
- * is `file: code`. Fix one (a catch that logs, or a "cannot reject" comment saying
- * why) and remove it here; the test fails on entries that no longer match, so this
- * list only shrinks.
- */
-const KNOWN = [
-];
-
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
 }
@@ -38,6 +29,5 @@ test('every promise left un-awaited in src/ says why it cannot reject, or catche
       if (!explained) unexplained.push(`${relative(SRC, file)}: ${line.trim()}`);
     });
   }
-  assert.deepEqual(unexplained.filter((s) => !KNOWN.includes(s)), [], 'new un-awaited promises without a reason');
-  assert.deepEqual(KNOWN.filter((s) => !unexplained.includes(s)), [], 'fixed: remove these from KNOWN');
+  assert.deepEqual(unexplained, [], 'un-awaited promises without a reason');
 });
