@@ -46,11 +46,11 @@ test('DnsCluster.withLogger takes a Logger object too, and the seed\'s function 
     const object = new InstanceLogger();
     const one = await DnsCluster.new().withName('with_object').withLogger(object).start(node);
     await one.stop();
-    assert.ok(object.lines.includes('info DNS query is Ignore: not discovering nodes'), object.lines.join('\n'));
+    assert.ok(object.lines.includes('warn DNS cluster stopped.'), object.lines.join('\n'));
     const calls: string[] = [];
     const two = await DnsCluster.new().withName('with_function').withLogger((level, message) => calls.push(`${level} ${message}`)).start(node);
     await two.stop();
-    assert.ok(calls.includes('info DNS query is Ignore: not discovering nodes'), calls.join('\n'));
+    assert.ok(calls.includes('warn DNS cluster stopped.'), calls.join('\n'));
   } finally {
     await node.stop();
   }

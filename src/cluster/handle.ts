@@ -251,7 +251,7 @@ export class DnsClusterHandle extends EventEmitter<{ discovery: [DiscoveryEvent]
     } catch (err) {
       const message = (err as Error)?.message ?? String(err);
       lookupErrors.push({ query: q.query, error: message });
-      log('debug', `DNS lookup of ${q.query} failed: ${message}`);
+      log('error', `DNS lookup of ${q.query} failed: ${message}`);
       return { query: q, ok: false, addresses: [], found: [] };
     }
     const pattern = q.names;

@@ -22,7 +22,9 @@ export interface ProcessHost {
 
 export const NORMAL: Atom = atom('normal');
 
-export class Process implements Inbox {
+// A Process is an Inbox (registry.ts) by its shape; `implements` would name `deliver`,
+// which the published types leave out as internal.
+export class Process {
   readonly pid: Pid;
   /** The registered name, if any. */
   name: string | undefined;

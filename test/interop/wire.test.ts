@@ -83,9 +83,11 @@ for (const otp of [25, 27] as OtpRelease[]) {
       body.fill(106, p);
       const down = once(node, 'nodedown');
       socket.write(frame4(body));
-      const [who, reason] = await down;
+      const [who, reason, info] = await down;
       assert.equal(who, 'rogue@127.0.0.4');
-      assert.match(String(reason), /decode budget/);
+      assert.equal(reason, 'connection_closed');
+      assert.equal(info.error?.code, 'ERR_TERM_DECODE_BUDGET');
+      assert.match(String(info.error?.message), /decode budget/);
       assert.match(logger.warnings.join('\n'), /rogue@127\.0\.0\.4: ERR_TERM_DECODE_BUDGET/);
       await Promise.race([once(socket, 'close'), new Promise((r) => setTimeout(r, 3000))]);
       assert.ok(socket.destroyed || socket.readableEnded, 'the rogue connection was closed');
@@ -121,9 +123,11 @@ test('a peer that completes the handshake and never reads is dropped at the send
       sent++;
       await new Promise((r) => setImmediate(r));
     }
-    const [who, reason] = await down;
+    const [who, reason, info] = await down;
     assert.equal(who, 'rogue@127.0.0.4');
-    assert.match(String(reason), /send queue over its cap/);
+    assert.equal(reason, 'connection_closed');
+    assert.equal(info.error?.code, 'ERR_SEND_QUEUE_OVERFLOW');
+    assert.match(String(info.error?.message), /send queue over its cap/);
     assert.match(logger.warnings.join('\n'), /rogue@127\.0\.0\.4: ERR_SEND_QUEUE_OVERFLOW send queue over its cap/);
     assert.ok(sent < 500, `dropped after ${sent} MiB`);
     socket.destroy();
