@@ -9,9 +9,10 @@
  * that stall (fragmentTimeoutMs). Each closes only this connection, with a logged
  * reason whose error code names the limit.
  *
- * Sending honours the peer's flags: the pass-through form (112) without
- * DFLAG_DIST_HDR_ATOM_CACHE, no fragments without DFLAG_FRAGMENTS, and older control
- * messages where the peer lacks a newer one's flag (downgrade.ts).
+ * Sending honours the peer's flags: the pass-through form (112) when neither
+ * DFLAG_DIST_HDR_ATOM_CACHE nor DFLAG_FRAGMENTS is agreed, no fragments without
+ * DFLAG_FRAGMENTS, and older control messages where the peer lacks a newer one's flag
+ * (downgrade.ts).
  *
  * It knows nothing of processes: each control message goes to the `ConnectionHandler`
  * that the node implements (interfaces are declared where they are used).
@@ -39,6 +40,10 @@ export interface ConnectionHandler {
 export interface ConnectionOptions {
   localName: string;
   peerName: string;
+  /**
+   * The flags agreed with the peer: its flags and ours (OTP's dist_util uses their
+   * intersection). What we send follows them.
+   */
   peerFlags: bigint;
   peerCreation: number;
   /** net_ticktime in ms: a tick is sent after a quarter of it without output; a peer silent for all of it is dropped. */
@@ -118,9 +123,10 @@ export class DistConnection {
     this.peerCreation = options.peerCreation;
     this.maxTermsPerMessage = options.maxTermsPerMessage ?? DEFAULT_MAX_TERMS_PER_MESSAGE;
     this.maxQueuedBytes = options.maxQueuedBytes ?? Math.max(DEFAULT_MAX_QUEUED_BYTES, 4 * options.busyLimit);
-    this.passThrough = (options.peerFlags & DFLAG_DIST_HDR_ATOM_CACHE) === 0n;
-    // Fragments exist only in the distribution header form.
-    this.canFragment = !this.passThrough && (options.peerFlags & DFLAG_FRAGMENTS) !== 0n;
+    // BEAM wants the distribution header when either flag is agreed, and the pass-through
+    // form only when neither is (erts_prepare_dist_ext in external.c, OTP 22+).
+    this.passThrough = (options.peerFlags & (DFLAG_DIST_HDR_ATOM_CACHE | DFLAG_FRAGMENTS)) === 0n;
+    this.canFragment = (options.peerFlags & DFLAG_FRAGMENTS) !== 0n;
     this.mustDowngrade = needsDowngrade(options.peerFlags);
     this.fragments = new FragmentAssembler(
       {

@@ -135,8 +135,8 @@ test('a send that cannot be encoded queues nothing: the messages around it arriv
   }
 });
 
-test('a peer without DFLAG_DIST_HDR_ATOM_CACHE gets the pass-through form (112), never fragments', async () => {
-  const flags = (DFLAGS_MANDATORY_OTP26 | DFLAG_FRAGMENTS) & ~DFLAG_DIST_HDR_ATOM_CACHE;
+test('a peer with neither DFLAG_DIST_HDR_ATOM_CACHE nor DFLAG_FRAGMENTS gets the pass-through form (112), never fragments', async () => {
+  const flags = DFLAGS_MANDATORY_OTP26;
   const h = await harness({ peerFlags: flags, fragmentSize: 100 });
   try {
     h.conn.send(tuple(DOP.SEND, atom(''), to), atom('hi'));
@@ -152,9 +152,22 @@ test('a peer without DFLAG_DIST_HDR_ATOM_CACHE gets the pass-through form (112),
       131,                                   // version byte of the payload
       119, 2, 0x68, 0x69,                    // 'hi'
     ]);
-    // 300 bytes over a fragmentSize of 100, FRAGMENTS advertised: still one frame, since fragments need the header.
+    // 300 bytes over a fragmentSize of 100: one frame, no fragments.
     assert.equal(h.frames[1][0], 112);
     assert.equal(h.frames[1].length, 1 + 1 + 35 + 1 + 5 + 300); // 112, 131, {SEND, '', Pid}, 131, BINARY_EXT
+  } finally {
+    await h.stop();
+  }
+});
+
+test('a peer with DFLAG_FRAGMENTS but not DFLAG_DIST_HDR_ATOM_CACHE gets the header and fragments, as BEAM requires', async () => {
+  const h = await harness({ peerFlags: DFLAGS_MANDATORY_OTP26 | DFLAG_FRAGMENTS, fragmentSize: 100 });
+  try {
+    h.conn.send(tuple(DOP.SEND, atom(''), to), atom('hi'));
+    h.conn.send(tuple(DOP.SEND, atom(''), to), Buffer.alloc(300, 7));
+    await until(() => h.frames.length >= 5, 'five frames');
+    assert.deepEqual(readFrame(h.frames[0]), { control: tuple(DOP.SEND, atom(''), to), payload: atom('hi') });
+    assert.deepEqual(h.frames.slice(1).map((f) => [f[0], f[1]]), [[131, 69], [131, 70], [131, 70], [131, 70]]);
   } finally {
     await h.stop();
   }

@@ -9,10 +9,13 @@ import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { EncodeError, Node, type Term } from '../../src/index.js';
 import { initiateHandshake } from '../../src/distribution/initiator.js';
-import { LOCAL_DIST_FLAGS } from '../../src/distribution/flags.js';
+import { DistConnection } from '../../src/distribution/connection.js';
+import { payloadExit2, regSend, sendSender } from '../../src/distribution/control.js';
+import { DFLAG_DIST_HDR_ATOM_CACHE, DFLAG_EXIT_PAYLOAD, DFLAG_FRAGMENTS, DFLAG_SEND_SENDER, LOCAL_DIST_FLAGS } from '../../src/distribution/flags.js';
 import { frame4 } from '../../src/distribution/framing.js';
 import { atom, Pid, tuple } from '../../src/term/types.js';
 import type { Logger } from '../../src/logger.js';
+import { silentLogger } from '../../src/logger.js';
 import { ErlPeer, requireOtp, type OtpRelease } from '../support/erl-peer.js';
 import { eventually, freeSharedPort } from '../support/ports.js';
 
@@ -98,6 +101,46 @@ for (const otp of [25, 27] as OtpRelease[]) {
     } finally {
       await erl.stop();
       await node.stop();
+    }
+  });
+  test(`OTP ${otp}: erl takes our pass-through form (112) and downgraded control messages (SEND, EXIT2)`, async (t) => {
+    if (!requireOtp(t, otp)) return;
+    const port = await freeSharedPort(['127.0.0.2', '127.0.0.3']);
+    const erl = await ErlPeer.start({ name: 'erl@127.0.0.2', cookie: COOKIE, otp, epmdless: { port } });
+    const socket = createConnection({ host: '127.0.0.2', port, localAddress: '127.0.0.3' });
+    let conn: DistConnection | undefined;
+    try {
+      await once(socket, 'connect');
+      // We advertise no distribution header, fragments, SEND_SENDER or EXIT_PAYLOAD, so erl
+      // agrees on none of them (dist_util takes the intersection) and expects the
+      // pass-through form, SEND and EXIT2: what we send to a peer that lacks them.
+      const localFlags = LOCAL_DIST_FLAGS & ~(DFLAG_DIST_HDR_ATOM_CACHE | DFLAG_FRAGMENTS | DFLAG_SEND_SENDER | DFLAG_EXIT_PAYLOAD);
+      const hs = await initiateHandshake(socket, { localName: 'ts@127.0.0.3', peerName: 'erl@127.0.0.2', cookie: COOKIE, localFlags, creation: 3, timeoutMs: 5000 });
+      conn = new DistConnection(socket, {
+        localName: 'ts@127.0.0.3', peerName: hs.peerName, peerFlags: hs.peerFlags & localFlags,
+        peerCreation: hs.peerCreation, ticktimeMs: 60_000, maxMessageSize: 1 << 20, busyLimit: 1 << 20, fragmentSize: 64 * 1024,
+        handler: { onControl: () => undefined, onClose: () => undefined }, logger: silentLogger,
+      });
+      conn.start(hs.leftover);
+      const received = erl.eval(`process_flag(trap_exit, true), register(sink, self()),
+        Get = fun() -> receive M -> M after 10000 -> nothing end end,
+        First = Get(), Second = Get(), {'EXIT', _From, Why} = Get(), {First, Second, Why}.`, 40_000);
+      assert.ok(await eventually(async () => (await erl.eval('whereis(sink) =/= undefined.')) === 'true', 5000));
+      const me = new Pid(atom('ts@127.0.0.3'), 1, 0, 3);
+      conn.send(regSend(me, atom('sink')), tuple(atom('pass_through'), Buffer.from('ok')));
+      const sinkBin = await erl.eval('term_to_binary(whereis(sink)).');
+      const pidBytes = Buffer.from(JSON.parse(`[${sinkBin.slice(2, -2)}]`) as number[]);
+      const { decode } = await import('../../src/term/decode.js');
+      const sinkPid = decode(pidBytes) as Pid;
+      conn.send(sendSender(me, sinkPid), atom('downgraded'));
+      conn.send(payloadExit2(me, sinkPid), tuple(atom('shutdown'), atom('as_exit2')));
+      assert.equal(await received, '{{pass_through,<<"ok">>},downgraded,{shutdown,as_exit2}}');
+      assert.equal(await erl.eval('nodes(connected).'), "['ts@127.0.0.3']", 'erl kept the connection');
+      assert.doesNotMatch(erl.output(), /corrupt/i);
+    } finally {
+      conn?.close();
+      socket.destroy();
+      await erl.stop();
     }
   });
 }
