@@ -34,7 +34,18 @@ export class Mailbox {
     if (this.closedWith !== undefined) return;
     for (let i = 0; i < this.waiters.length; i++) {
       const w = this.waiters[i];
-      if (w.match === undefined || w.match(message)) {
+      let taken: boolean;
+      try {
+        taken = w.match === undefined || w.match(message);
+      } catch (err) {
+        // A matcher is user code and runs on the delivering connection's stack: its
+        // error ends that receive, not the connection.
+        this.waiters.splice(i--, 1);
+        if (w.timer !== undefined) clearTimeout(w.timer);
+        w.reject(err instanceof Error ? err : new Error(String(err)));
+        continue;
+      }
+      if (taken) {
         this.waiters.splice(i, 1);
         if (w.timer !== undefined) clearTimeout(w.timer);
         w.resolve(message);
@@ -50,7 +61,12 @@ export class Mailbox {
    */
   receive(match: Matcher | undefined = ANY, timeoutMs?: number): Promise<Term> {
     if (this.closedWith !== undefined) return Promise.reject(this.closedWith);
-    const found = this.take(match);
+    let found: ReturnType<Mailbox['take']>;
+    try {
+      found = this.take(match);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     if (found.ok) return Promise.resolve(found.message);
     if (timeoutMs === 0) return Promise.reject(new TimeoutError('no matching message', 0));
     return new Promise((resolve, reject) => {

@@ -46,3 +46,22 @@ test('a long queue taken from the front stays linear', async () => {
   for (let i = 0; i < 200_000; i++) assert.equal(await m.receive(), i);
   assert.ok(Date.now() - t0 < 5000);
 });
+
+test('a matcher that throws ends its own receive; delivery goes on to the others', async () => {
+  const m = new Mailbox();
+  const bad = m.receive(() => {
+    throw new Error('matcher bug');
+  }, 1000);
+  const good = m.receive((x) => x === 'a', 1000);
+  m.deliver('a');
+  await assert.rejects(bad, /matcher bug/);
+  assert.equal(await good, 'a');
+  m.deliver('b');
+  await assert.rejects(
+    m.receive(() => {
+      throw new Error('again');
+    }),
+    /again/,
+  );
+  assert.equal(m.size, 1, 'b stays');
+});
