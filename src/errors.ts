@@ -30,6 +30,8 @@ export const ErrorCode = {
   FRAGMENT_TIMEOUT: 'ERR_FRAGMENT_TIMEOUT',
   /** ConnectionClosedError: the peer sent nothing, not even a tick, for a whole net_ticktime. */
   NET_TICK_TIMEOUT: 'ERR_NET_TICK_TIMEOUT',
+  /** ConnectionClosedError: the TLS handshake under a distribution connection failed (certificate refused, plain TCP peer). */
+  TLS_HANDSHAKE: 'ERR_TLS_HANDSHAKE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -58,6 +58,7 @@ export { defaultResolver } from './cluster/resolver.js';
 export type { Term } from './term/types.js';
 export type { Logger, LoggerOption, LogFunction, LogLevel } from './logger.js';
 export type { NodeOptions } from './node/options.js';
+export type { NodeTlsOptions } from './node/tls-options.js';
 export type { NodeEvents, NodedownReason } from './node/node.js';
 export type { ConnectResult } from './node/connections.js';
 export type { Destination } from './node/process.js';

@@ -7,6 +7,7 @@ import { HandshakeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { DFLAGS_MANDATORY_OTP25, DFLAG_HANDSHAKE_23, formatFlags, missingMandatory } from './flags.js';
 import { HandshakeChannel } from './handshake-channel.js';
+import type { HandshakeLengthBytes } from './framing.js';
 import {
   composeChallenge,
   composeChallengeAck,
@@ -31,6 +32,8 @@ export interface AcceptorOptions {
   localFlags: bigint;
   creation: number;
   timeoutMs: number;
+  /** Length prefix of handshake messages: 2 (TCP, the default) or 4 (TLS, as inet_tls_dist). */
+  handshakeLengthBytes?: HandshakeLengthBytes;
   /** Decides whether to go on: 'ok', or OTP's answers for simultaneous connects and known nodes. */
   onPeerName: (peerName: string, peerCreation: number | undefined) => PeerNameVerdict;
   logger?: Logger;
@@ -41,7 +44,7 @@ export interface AcceptorOptions {
  * @throws HandshakeError (ERR_HANDSHAKE) naming the stage; TimeoutError after timeoutMs. The socket is destroyed on failure.
  */
 export async function acceptHandshake(socket: Socket, o: AcceptorOptions): Promise<HandshakeResult> {
-  const ch = new HandshakeChannel(socket, o.timeoutMs);
+  const ch = new HandshakeChannel(socket, o.timeoutMs, o.handshakeLengthBytes);
 
   // waiting for name
   const hello = parseSendName(await ch.next('send_name'));

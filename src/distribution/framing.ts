@@ -1,6 +1,6 @@
 /**
- * The only file that knows length prefixes: 2 bytes during the handshake, 4 bytes
- * once connected (where an empty packet is a tick). Framers are fed socket chunks
+ * The only file that knows length prefixes: 2 bytes during the handshake (4 under
+ * TLS, see HandshakeLengthBytes), 4 bytes once connected (where an empty packet is a tick). Framers are fed socket chunks
  * as they come and emit whole frames, without copying a frame that lies inside one
  * chunk. A length over the limit is refused before anything is buffered for it.
  * Spec: erts/doc/guides/erl_dist_protocol.md ("Distribution Handshake", "Protocol between connected nodes").
@@ -16,6 +16,13 @@ export interface FramerOptions {
 }
 
 /**
+ * The length prefix of handshake messages: 2 over TCP (inet_tcp_dist's `{packet, 2}`);
+ * 4 over TLS, where inet_tls_dist opens the TLS socket with `{packet, 4}` and keeps
+ * it for the handshake too.
+ */
+export type HandshakeLengthBytes = 2 | 4;
+
+/**
  * Handshake messages, pulled one at a time: the handshake must stop reading at its
  * last message, because the first connected packet (4-byte framed) may arrive in the
  * same chunk and belongs to the connection.
@@ -23,7 +30,10 @@ export interface FramerOptions {
 export class HandshakeReader {
   private buf: Buffer = Buffer.alloc(0);
 
-  constructor(private readonly maxFrameSize: number) {}
+  constructor(
+    private readonly maxFrameSize: number,
+    private readonly lengthBytes: HandshakeLengthBytes = 2,
+  ) {}
 
   append(chunk: Buffer): void {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
@@ -31,12 +41,13 @@ export class HandshakeReader {
 
   /** The next whole message, or undefined until one has arrived. Throws DistProtocolError for an oversized length. */
   shift(): Buffer | undefined {
-    if (this.buf.length < 2) return undefined;
-    const len = this.buf.readUInt16BE(0);
+    const n = this.lengthBytes;
+    if (this.buf.length < n) return undefined;
+    const len = n === 2 ? this.buf.readUInt16BE(0) : this.buf.readUInt32BE(0);
     if (len > this.maxFrameSize) throw new DistProtocolError(`handshake message of ${len} bytes exceeds ${this.maxFrameSize}`);
-    if (this.buf.length < 2 + len) return undefined;
-    const frame = Buffer.from(this.buf.subarray(2, 2 + len));
-    this.buf = this.buf.subarray(2 + len);
+    if (this.buf.length < n + len) return undefined;
+    const frame = Buffer.from(this.buf.subarray(n, n + len));
+    this.buf = this.buf.subarray(n + len);
     return frame;
   }
 

@@ -1,12 +1,12 @@
 /**
- * Reads 2-byte framed handshake messages from a socket, one at a time, with a
+ * Reads 2-byte (4-byte under TLS) framed handshake messages from a socket, one at a time, with a
  * deadline for the whole handshake. When the handshake is over, `finish` pauses the
  * socket and hands back whatever arrived after the last handshake message, so the
  * connection that takes over loses nothing.
  */
 import type { Socket } from 'node:net';
 import { HandshakeError, TimeoutError } from '../errors.js';
-import { frame2, HandshakeReader } from './framing.js';
+import { frame2, frame4, HandshakeReader, type HandshakeLengthBytes } from './framing.js';
 
 /** Handshake messages are small: names of at most 255 characters and a few numbers. */
 const MAX_HANDSHAKE_FRAME = 2048;
@@ -14,7 +14,7 @@ const MAX_HANDSHAKE_FRAME = 2048;
 export class HandshakeChannel {
   private waiting: { resolve: (b: Buffer) => void; reject: (e: Error) => void } | undefined;
   private failure: Error | undefined;
-  private readonly reader = new HandshakeReader(MAX_HANDSHAKE_FRAME);
+  private readonly reader: HandshakeReader;
   private readonly timer: NodeJS.Timeout;
   private readonly onData = (chunk: Buffer) => {
     this.reader.append(chunk);
@@ -34,7 +34,9 @@ export class HandshakeChannel {
   constructor(
     private readonly socket: Socket,
     timeoutMs: number,
+    private readonly lengthBytes: HandshakeLengthBytes = 2,
   ) {
+    this.reader = new HandshakeReader(MAX_HANDSHAKE_FRAME, lengthBytes);
     this.timer = setTimeout(() => this.fail(new TimeoutError(`handshake did not finish within ${timeoutMs} ms (at ${this.stage})`, timeoutMs)), timeoutMs);
     socket.on('data', this.onData);
     socket.on('close', this.onClose);
@@ -62,7 +64,7 @@ export class HandshakeChannel {
   }
 
   write(message: Buffer): void {
-    this.socket.write(frame2(message));
+    this.socket.write(this.lengthBytes === 2 ? frame2(message) : frame4(message));
   }
 
   /** Detaches from the socket (paused) and returns the bytes that followed the handshake. */

@@ -7,6 +7,7 @@ import { HandshakeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { DFLAGS_MANDATORY_OTP25, formatFlags, missingMandatory } from './flags.js';
 import { HandshakeChannel } from './handshake-channel.js';
+import type { HandshakeLengthBytes } from './framing.js';
 import {
   composeChallengeReply,
   composeSendName,
@@ -26,6 +27,8 @@ export interface InitiatorOptions {
   localFlags: bigint;
   creation: number;
   timeoutMs: number;
+  /** Length prefix of handshake messages: 2 (TCP, the default) or 4 (TLS, as inet_tls_dist). */
+  handshakeLengthBytes?: HandshakeLengthBytes;
   logger?: Logger;
 }
 
@@ -42,7 +45,7 @@ export interface HandshakeResult {
  * @throws HandshakeError (ERR_HANDSHAKE) naming the stage; TimeoutError after timeoutMs. The socket is destroyed on failure.
  */
 export async function initiateHandshake(socket: Socket, o: InitiatorOptions): Promise<HandshakeResult> {
-  const ch = new HandshakeChannel(socket, o.timeoutMs);
+  const ch = new HandshakeChannel(socket, o.timeoutMs, o.handshakeLengthBytes);
   ch.peer = o.peerName;
   const refuse = (message: string, stage: string): never => ch.abort(new HandshakeError(message, stage, o.peerName));
 

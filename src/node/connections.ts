@@ -9,14 +9,15 @@
  * node without the cookie cannot cut a connected node off or keep it out, however
  * many attempts it makes; the attempt that authenticates is the one that counts.
  */
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { ConnectionClosedError, HandshakeError, NessieError, TimeoutError } from '../errors.js';
+import type { Socket } from 'node:net';
+import { ConnectionClosedError, HandshakeError, NessieError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { acceptHandshake, type PeerNameVerdict } from '../distribution/acceptor.js';
 import { DistConnection, type ConnectionHandler } from '../distribution/connection.js';
 import { DFLAG_PUBLISHED } from '../distribution/flags.js';
 import { initiateHandshake, type HandshakeResult } from '../distribution/initiator.js';
 import { resolveSimultaneous } from '../distribution/handshake.js';
+import { tcpTransport, type Listener, type Transport } from '../distribution/transport.js';
 import { portPlease2 } from '../epmd/client.js';
 import type { Tuple, Term } from '../term/types.js';
 import { HandshakeFailureLog } from './handshake-failures.js';
@@ -45,6 +46,8 @@ export interface ConnectionsOptions {
   fragmentTimeoutMs?: number;
   fragmentSize: number;
   logger: Logger;
+  /** TCP or TLS under every connection, both directions. Default plain TCP. */
+  transport?: Transport;
   /** What arrives on connections, and when they come and go. */
   events: ConnectionEvents;
 }
@@ -75,26 +78,24 @@ export class Connections implements ConnectionHandler {
   /** Incoming handshakes in progress per remote address. */
   private readonly handshakesFrom = new Map<string, number>();
   private readonly failures: HandshakeFailureLog;
-  private server: Server | undefined;
+  private server: Listener | undefined;
   private stopped = false;
+  private readonly transport: Transport;
 
   constructor(private readonly o: ConnectionsOptions) {
     this.failures = new HandshakeFailureLog(o.logger);
+    this.transport = o.transport ?? tcpTransport;
   }
 
   /** Starts listening; resolves to the bound port. */
-  listen(address: string, port: number): Promise<number> {
-    const server = createServer((socket) => this.onIncoming(socket));
-    this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: address, port, exclusive: true }, () => {
-        server.off('error', reject);
-        server.on('error', (err) => this.o.logger.error(`listener error: ${err.message}`));
-        const bound = server.address();
-        resolve(typeof bound === 'object' && bound !== null ? bound.port : port);
-      });
+  async listen(address: string, port: number): Promise<number> {
+    this.server = await this.transport.listen(address, port, this.o.connectTimeoutMs, {
+      onSocket: (socket) => this.onIncoming(socket),
+      // A TLS handshake that failed (wrong CA, a plain TCP peer): that socket only.
+      onRefused: (source, reason) => this.failures.record({ source, peer: undefined, reason, level: 'warn' }),
+      onError: (err) => this.o.logger.error(`listener error: ${err.message}`),
     });
+    return this.server.port;
   }
 
   get(peer: string): DistConnection | undefined {
@@ -150,7 +151,7 @@ export class Connections implements ConnectionHandler {
     for (const s of this.sockets) s.destroy();
     this.failures.flush();
     const server = this.server;
-    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server !== undefined) await server.close();
   }
 
   // ConnectionHandler, called by each DistConnection.
@@ -169,7 +170,7 @@ export class Connections implements ConnectionHandler {
     let error: NessieError;
     try {
       const port = await this.lookupPort(peer);
-      const socket = await this.openSocket(hostOf(peer), port);
+      const socket = await this.transport.connect(hostOf(peer), port, this.o.connectTimeoutMs);
       let result: HandshakeResult;
       try {
         result = await initiateHandshake(socket, {
@@ -179,6 +180,7 @@ export class Connections implements ConnectionHandler {
           localFlags: this.o.flags,
           creation: this.o.creation,
           timeoutMs: this.o.connectTimeoutMs,
+          handshakeLengthBytes: this.transport.handshakeLengthBytes,
           logger: this.o.logger,
         });
       } catch (err) {
@@ -260,26 +262,6 @@ export class Connections implements ConnectionHandler {
     return answer.port;
   }
 
-  private openSocket(host: string, port: number): Promise<Socket> {
-    const timeoutMs = this.o.connectTimeoutMs;
-    return new Promise((resolve, reject) => {
-      const socket = createConnection({ host, port });
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new TimeoutError(`TCP connect to ${host}:${port} timed out`, timeoutMs));
-      }, timeoutMs);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        socket.removeAllListeners('error');
-        resolve(socket);
-      });
-      socket.once('error', (err) => {
-        clearTimeout(timer);
-        reject(new ConnectionClosedError(`TCP connect to ${host}:${port} failed: ${err.message}`, undefined, { cause: err }));
-      });
-    });
-  }
-
   private onIncoming(socket: Socket): void {
     if (this.stopped) {
       socket.destroy();
@@ -315,6 +297,7 @@ export class Connections implements ConnectionHandler {
       localFlags: this.o.flags,
       creation: this.o.creation,
       timeoutMs: this.o.connectTimeoutMs,
+      handshakeLengthBytes: this.transport.handshakeLengthBytes,
       logger: this.o.logger,
       onPeerName: (peer) => {
         peerSeen = peer;

@@ -5,13 +5,15 @@
  */
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { CallError, EpmdError, ErrorCode, NessieError, NotRunningError, RpcError, TimeoutError } from '../errors.js';
+import { CallError, EpmdError, ErrorCode, InvalidOptionError, NessieError, NotRunningError, RpcError, TimeoutError } from '../errors.js';
 import { parseControl } from '../distribution/control.js';
 import { LOCAL_DIST_FLAGS, DFLAG_PUBLISHED } from '../distribution/flags.js';
 import { registerNode, type EpmdRegistration } from '../epmd/client.js';
 import { EpmdServer } from '../epmd/server.js';
 import { atom, Atom, ImproperList, Pid, Reference, Tuple, tuple, type Term } from '../term/types.js';
 import { Connections, type ConnectResult } from './connections.js';
+import { TlsTransport } from '../distribution/transport.js';
+import { resolveTlsOptions, type NodeTlsOptions } from './tls-options.js';
 import { GEN_CALL, GEN_CAST, replyFor } from './gen.js';
 import { NOCONNECTION, Router } from './router.js';
 import { Outbox } from './outbox.js';
@@ -65,6 +67,8 @@ export class Node extends EventEmitter<NodeEvents> {
   private readonly exposed = new ExposedModules();
   private readonly nodeAtom: Atom;
   private running = true;
+  /** Set by start() when the node runs distribution over TLS. */
+  private tls: TlsTransport | undefined;
 
   private constructor(
     private readonly o: ResolvedNodeOptions,
@@ -117,7 +121,9 @@ export class Node extends EventEmitter<NodeEvents> {
     // Creation is needed by the handshake before EPMD has told us ours, so the
     // listener reads it through this box.
     const box = { creation: randomCreation() };
+    const tls = o.tls === undefined ? undefined : new TlsTransport(o.tls);
     const connections = new Connections({
+      transport: tls,
       name: o.name.name,
       cookie: o.cookie,
       get creation() {
@@ -153,8 +159,22 @@ export class Node extends EventEmitter<NodeEvents> {
       throw err;
     }
     node = new Node(o, box.creation, port, connections, epmd);
+    node.tls = tls;
     o.logger.info(`node ${o.name.name} started on port ${port}`);
     return node;
+  }
+
+  /**
+   * Swaps the TLS certificates (cert-manager rotated them): connections made from now on,
+   * both ways, use `options`; live connections stay up. Checked like the start option.
+   * @throws InvalidOptionError for bad options (the old certificates stay in use), or when the node was started without `tls`.
+   */
+  reloadTls(options: NodeTlsOptions): void {
+    if (this.tls === undefined) throw new InvalidOptionError('tls', 'a node started with the tls option', undefined);
+    const settings = resolveTlsOptions(options);
+    if (settings === undefined) throw new InvalidOptionError('tls', 'an object { cert, key, ca, ... }', options);
+    this.tls.reload(settings);
+    this.o.logger.info('TLS certificates reloaded');
   }
 
   /** net_setuptime: how long a connect and handshake may take, in ms. */

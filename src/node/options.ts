@@ -7,6 +7,8 @@ import { InvalidOptionError } from '../errors.js';
 import { consoleLogger, toLogger, type Logger, type LoggerOption } from '../logger.js';
 import { resolveCookie } from './cookie.js';
 import { parseNodeName, type NodeName } from './node-name.js';
+import { resolveTlsOptions, type NodeTlsOptions } from './tls-options.js';
+import type { TlsSettings } from '../distribution/transport.js';
 
 export interface NodeOptions {
   /** `basename@host`; the host is a hostname or an IP address (IPv6 bare: `app@fdaa:0:1::2`). */
@@ -52,6 +54,12 @@ export interface NodeOptions {
   fragmentTimeout?: number;
   /** Where log lines go: a Logger object (pino, console...) or a `(level, message)` function. Default: warnings and errors on the console. */
   logger?: LoggerOption;
+  /**
+   * Distribution over TLS, like erl's `-proto_dist inet_tls`: every connection, both ways,
+   * is TLS (mutual, against `ca`, by default) and a plain TCP peer is refused. EPMD stays
+   * plain TCP. Default: plain TCP.
+   */
+  tls?: NodeTlsOptions;
 }
 
 export interface ResolvedNodeOptions {
@@ -70,6 +78,7 @@ export interface ResolvedNodeOptions {
   maxFragmentBytes: number;
   fragmentTimeoutMs: number;
   logger: Logger;
+  tls: TlsSettings | undefined;
 }
 
 export const DEFAULT_EPMD_PORT = 4369;
@@ -116,6 +125,7 @@ export function resolveNodeOptions(o: NodeOptions, env: NodeJS.ProcessEnv = proc
     maxFragmentBytes: positive('maxFragmentBytes', o.maxFragmentBytes ?? maxMessageSize),
     fragmentTimeoutMs: positive('fragmentTimeout', o.fragmentTimeout ?? ticktime * 1000),
     logger: o.logger === undefined ? consoleLogger(`[nessie ${name.name}]`) : toLogger(o.logger),
+    tls: resolveTlsOptions(o.tls),
   };
 }
 

@@ -50,6 +50,19 @@ test('the handshake reader stops at each message and hands back the rest untouch
   assert.throws(() => big.shift(), DistProtocolError);
 });
 
+test('under TLS the handshake reader takes 4-byte lengths (inet_tls_dist keeps {packet, 4}) and checks them first', () => {
+  const packet = frame4(Buffer.from('after the handshake'));
+  const r = new HandshakeReader(64, 4);
+  const bytes = Buffer.concat([frame4(Buffer.from('a1')), frame4(Buffer.from('b2')), packet]);
+  for (let i = 0; i < bytes.length; i++) r.append(bytes.subarray(i, i + 1));
+  assert.equal(r.shift()?.toString(), 'a1');
+  assert.equal(r.shift()?.toString(), 'b2');
+  assert.deepEqual(r.rest(), packet);
+  const big = new HandshakeReader(10, 4);
+  big.append(Buffer.from([0, 0, 0, 11]));
+  assert.throws(() => big.shift(), DistProtocolError);
+});
+
 // Counts the bytes Buffer.concat copies while `run` runs (the framer's only way to join chunks).
 function countConcat(run: () => void): { calls: number; bytes: number } {
   const original = Buffer.concat;
