@@ -16,6 +16,7 @@ import { resolveNodeOptions, type NodeOptions } from '../node/options.js';
 import { argsError, integerOption } from './args.js';
 import type { LogFormat } from './log.js';
 import type { ReadinessRule } from './readiness.js';
+import { readTlsFiles, tlsFilesFromFlags, type TlsFiles } from './tls-files.js';
 import { UsageError } from './usage.js';
 
 export interface StartConfig {
@@ -30,6 +31,8 @@ export interface StartConfig {
   status: { host: string; port: number } | undefined;
   readiness: ReadinessRule;
   log: { level: LogLevel; format: LogFormat };
+  /** The --tls-* files, read again on SIGHUP. */
+  tlsFiles: TlsFiles | undefined;
 }
 
 const OPTIONS = {
@@ -51,6 +54,10 @@ const OPTIONS = {
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
   verbose: { type: 'boolean' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  'tls-verify': { type: 'string' },
 } as const;
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
@@ -109,8 +116,18 @@ export function readStartConfig(argv: string[], env: NodeJS.ProcessEnv): StartCo
   const format = v['log-format'] ?? 'text';
   if (!LOG_FORMATS.includes(format as LogFormat)) refuse(`--log-format needs text or json, got ${JSON.stringify(format)}`);
 
+  let tlsFiles: TlsFiles | undefined;
+  let tls: NodeOptions['tls'];
+  try {
+    tlsFiles = tlsFilesFromFlags(v);
+    tls = tlsFiles === undefined ? undefined : readTlsFiles(tlsFiles);
+  } catch (err) {
+    refuse((err as Error).message);
+  }
+
   const node: StartConfig['node'] = {
     name,
+    ...(tls === undefined ? {} : { tls }),
     epmd: !v['no-epmd'],
     ...(v.cookie === undefined ? {} : { cookie: v.cookie }),
     ...(port === undefined ? {} : { port }),
@@ -137,6 +154,7 @@ export function readStartConfig(argv: string[], env: NodeJS.ProcessEnv): StartCo
     status: statusPort === undefined ? undefined : { host: statusHost ?? (isIP(nameHost) === 0 ? '0.0.0.0' : nameHost), port: statusPort },
     readiness: { ...(minPeers === undefined ? {} : { minPeers }), lookup: v['ready-lookup'] ?? false },
     log: { level: level as LogLevel, format: format as LogFormat },
+    tlsFiles,
   };
 }
 

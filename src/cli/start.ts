@@ -13,6 +13,7 @@ import { createCliLogger } from './log.js';
 import { StartMonitor } from './monitor.js';
 import type { StartConfig } from './start-config.js';
 import { StartupError } from './startup-error.js';
+import { readTlsFiles } from './tls-files.js';
 import { packageVersion } from './version.js';
 
 export async function runStart(config: StartConfig): Promise<void> {
@@ -63,6 +64,19 @@ export async function runStart(config: StartConfig): Promise<void> {
       : `${node.name} (name from ${config.nameSource}): discovering through ${queries.join(', ')} every ${config.interval} ms`,
     { node: node.name, port: node.port, query: queries },
   );
+
+  const tlsFiles = config.tlsFiles;
+  if (tlsFiles !== undefined) {
+    // cert-manager rewrote the files: new connections use them, live ones stay.
+    process.on('SIGHUP', () => {
+      try {
+        node.reloadTls(readTlsFiles(tlsFiles));
+        log.info('SIGHUP: TLS certificates reloaded');
+      } catch (err) {
+        log.error(`SIGHUP: TLS certificates not reloaded, the previous ones stay in use: ${(err as Error).message}`);
+      }
+    });
+  }
 
   let stopping = false;
   const shutdown = async (signal: string) => {

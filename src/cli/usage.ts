@@ -29,6 +29,10 @@ Options (a flag overrides the variable in brackets):
   --dns-server HOST:PORT   ask this DNS server (repeatable; default: the system's)
   --no-epmd --port P       EPMD-less: listen on P and assume every peer does too
   --port P                 distribution port (default: any)
+  --tls-cert FILE --tls-key FILE --tls-ca FILE
+                           distribution over TLS, as erl -proto_dist inet_tls (mutual TLS;
+                           SIGHUP reloads the files)
+  --tls-verify none        accept any peer certificate (tests only)
   --hidden                 a hidden node
   --status-port P          serve /livez, /readyz (alias /healthz), /status and /metrics on P
   --status-host H          address for the status server (default: the node's address)

@@ -1,10 +1,12 @@
 // Distribution over TLS against real BEAM nodes started with `-proto_dist inet_tls
 // -ssl_dist_optfile FILE` (OTP 25 and 27): ping, echo and rpc both ways; a wrong CA, a
 // plain TCP peer and an expired certificate refused both ways, each failure closing
-// its own connection only; certificates reloaded without dropping a live connection.
+// its own connection only; 64 MiB fragmented messages each way; certificates reloaded
+// without dropping a live connection.
 // Certificates are made with openssl in a temp directory per test (tls-certs.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { atom, ErrorCode, Node, Tuple, tuple, type NodeOptions, type Pid } from '../../src/index.js';
 import { ErlPeer, requireOtp, type OtpRelease } from '../support/erl-peer.js';
 import { eventually, freeSharedPort } from '../support/ports.js';
@@ -71,6 +73,40 @@ for (const otp of [25, 27] as OtpRelease[]) {
         assert.equal(await erl.eval(`erpc:call('${TS}', js_math, add, [1, 2]).`), '3');
         assert.equal(await node.rpc(ERL, 'lists', 'sum', [[1, 2, 3]]), 6);
         assert.ok(!log.lines.some((l) => l.includes('PRIVATE KEY')), 'no key material in the logs');
+      } finally {
+        await node.stop();
+        await erl.stop();
+      }
+    });
+  });
+
+  test(`OTP ${otp}: a 64 MiB binary each way over TLS (fragmented)`, { timeout: 120_000 }, async (t) => {
+    if (!requireOtp(t, otp)) return;
+    await withPki(async (pki) => {
+      pki.ca('ca');
+      const port = await freeSharedPort(ADDRESSES);
+      const erl = await ErlPeer.start({ name: ERL, cookie: COOKIE, otp, epmdless: { port }, args: pki.erlArgs(otp, pki.issue('erl', 'ca')) });
+      const node = await Node.start({ name: TS, cookie: COOKIE, epmd: false, port, logger: recorder().logger, tls: pki.nodeTls(pki.issue('ts', 'ca')) });
+      try {
+        assert.equal(await node.ping(ERL), 'pong');
+        const big = Buffer.alloc(64 * 1024 * 1024);
+        for (let i = 0; i < big.length; i += 4096) big[i] = i & 0xff;
+        const md5 = createHash('md5').update(big).digest('hex');
+        await erl.eval(`register(big_sink, spawn(fun() -> receive {blob, From, B} -> From ! {got, byte_size(B), binary:encode_hex(erlang:md5(B))} end end)), ok.`);
+        const me = node.spawn();
+        me.send({ name: 'big_sink', node: ERL }, tuple(atom('blob'), me.pid, big));
+        const got = (await me.receive(60_000)) as Tuple;
+        assert.equal(got[1], big.length);
+        assert.equal(Buffer.from(got[2] as Buffer).toString().toLowerCase(), md5);
+
+        const back = node.spawn({ name: 'big_back' });
+        await erl.eval(`B = binary:copy(list_to_binary(lists:seq(0, 255)), 262144), {big_back, '${TS}'} ! {blob, B, erlang:md5(B)}, ok.`, 60_000);
+        const m = (await back.receive(60_000)) as Tuple;
+        const blob = m[1] as Buffer;
+        assert.equal(blob.length, 64 * 1024 * 1024);
+        assert.deepEqual(createHash('md5').update(blob).digest(), Buffer.from(m[2] as Buffer));
+        // Still one connection, still TLS.
+        assert.equal(await erl.eval(`{ok, I} = net_kernel:node_info('${TS}'), element(4, proplists:get_value(address, I)).`), 'tls');
       } finally {
         await node.stop();
         await erl.stop();
