@@ -2,12 +2,13 @@
 // -ssl_dist_optfile FILE` (OTP 25 and 27): ping, echo and rpc both ways; a wrong CA, a
 // plain TCP peer and an expired certificate refused both ways, each failure closing
 // its own connection only; 64 MiB fragmented messages each way; certificates reloaded
-// without dropping a live connection.
+// without dropping a live connection; DnsCluster forming a mixed TS + BEAM mesh over TLS.
 // Certificates are made with openssl in a temp directory per test (tls-certs.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { atom, ErrorCode, Node, Tuple, tuple, type NodeOptions, type Pid } from '../../src/index.js';
+import { atom, DnsCluster, DnsQuery, defaultResolver, ErrorCode, Node, Tuple, tuple, type DnsClusterHandle, type NodeOptions, type Pid } from '../../src/index.js';
+import { Dnsmasq, requireDnsmasq } from '../support/dnsmasq.js';
 import { ErlPeer, requireOtp, type OtpRelease } from '../support/erl-peer.js';
 import { eventually, freeSharedPort } from '../support/ports.js';
 import { TestPki } from '../support/tls-certs.js';
@@ -136,6 +137,7 @@ for (const otp of [25, 27] as OtpRelease[]) {
         others.push(wrong);
         const dialWrong = await node.tryConnect('wrong@127.0.0.4');
         assert.equal(dialWrong.ok, false);
+        if (!dialWrong.ok) assert.equal(dialWrong.error.code, ErrorCode.TLS_HANDSHAKE, dialWrong.error.message);
         assert.equal(await wrong.eval(`net_adm:ping('${TS}').`), 'pang');
         assert.ok(log.lines.some((l) => /TLS handshake failed/.test(l)), `the refusal is logged: ${log.lines.join('\n')}`);
         await stillServing();
@@ -160,6 +162,7 @@ for (const otp of [25, 27] as OtpRelease[]) {
         others.push(expired);
         const dialExpired = await node.tryConnect('expired@127.0.0.4');
         assert.equal(dialExpired.ok, false);
+        if (!dialExpired.ok) assert.equal(dialExpired.error.code, ErrorCode.TLS_HANDSHAKE, dialExpired.error.message);
         if (!dialExpired.ok) assert.match(dialExpired.error.message, /expired/i);
         assert.equal(await expired.eval(`net_adm:ping('${TS}').`), 'pang');
         await stillServing();
@@ -230,3 +233,54 @@ for (const otp of [25, 27] as OtpRelease[]) {
     });
   });
 }
+
+test('DnsCluster over TLS: two TS nodes, an OTP 25 and an OTP 27 node form a full TLS mesh through dnsmasq', { timeout: 120_000 }, async (t) => {
+  if (!requireDnsmasq(t) || !requireOtp(t, 25) || !requireOtp(t, 27)) return;
+  await withPki(async (pki) => {
+    pki.ca('ca');
+    const NAME = 'tls-app.test';
+    const tsHosts = ['127.0.0.2', '127.0.0.3'];
+    const erlHosts: Array<[string, OtpRelease]> = [['127.0.0.4', 25], ['127.0.0.5', 27]];
+    const all = [...tsHosts, ...erlHosts.map(([h]) => h)];
+    const port = await freeSharedPort(all);
+    const dns = await Dnsmasq.start();
+    const peers: ErlPeer[] = [];
+    const members: Array<{ node: Node; cluster: DnsClusterHandle }> = [];
+    try {
+      await dns.set(NAME, all);
+      for (const [h, otp] of erlHosts) {
+        const peer = await ErlPeer.start({ name: `app@${h}`, cookie: COOKIE, otp, epmdless: { port }, args: pki.erlArgs(otp, pki.issue(`erl${otp}`, 'ca')) });
+        peers.push(peer);
+        // The BEAM nodes poll DNS themselves, as Elixir's DNSCluster does.
+        await peer.eval(`spawn(fun Poll() ->
+            Ips = inet_res:lookup("${NAME}", in, a, [{nameservers, [{{127,0,0,1}, ${dns.port}}]}, {timeout, 500}]),
+            [net_kernel:connect_node(list_to_atom("app@" ++ inet:ntoa(Ip))) || Ip <- Ips, Ip =/= {${h.replace(/\./g, ',')}}],
+            timer:sleep(500), Poll() end), ok.`);
+      }
+      for (const h of tsHosts) {
+        const node = await Node.start({ name: `app@${h}`, cookie: COOKIE, epmd: false, port, connectTimeout: 3000, logger: recorder().logger, tls: pki.nodeTls(pki.issue(`ts${h}`, 'ca')) });
+        const cluster = await DnsCluster.new().withQuery(DnsQuery.query(NAME)).withInterval(500).withLogger(() => undefined)
+          .withResolver(defaultResolver(node, { servers: [dns.server], timeoutMs: 500 })).start(node);
+        members.push({ node, cluster });
+      }
+      const others = (self: string) => all.filter((h) => h !== self).map((h) => `app@${h}`).sort().join();
+      const meshed = await eventually(async () => {
+        for (const m of members) if (m.node.nodes().sort().join() !== others(m.node.name.slice(4))) return false;
+        for (const [i, p] of peers.entries()) if ((await p.eval('lists:sort(nodes()).')).replace(/'|\[|\]/g, '') !== others(erlHosts[i][0])) return false;
+        return true;
+      }, 30_000);
+      assert.ok(meshed, `full mesh: ${members.map((m) => `${m.node.name}: ${m.node.nodes().join(' ')}`).join(' | ')}`);
+      // Every connection of the BEAM nodes is TLS.
+      for (const p of peers) {
+        assert.equal(await p.eval(`lists:usort([element(4, proplists:get_value(address, I)) || N <- nodes(), {ok, I} <- [net_kernel:node_info(N)]]).`), '[tls]');
+      }
+    } finally {
+      for (const m of members) {
+        await m.cluster.stop();
+        await m.node.stop();
+      }
+      for (const p of peers) await p.stop();
+      await dns.stop();
+    }
+  });
+});
