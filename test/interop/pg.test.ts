@@ -5,9 +5,7 @@
 // message it does not expect, so an unchanged pid shows we never sent one).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { atom, Node, Pid, silentLogger, tuple, type Process, type Term } from '../../src/index.js';
-import type { PgEvent } from '../../src/node/pg/membership.js';
-import type { PgScope } from '../../src/node/pg/scope.js';
+import { atom, Node, Pid, silentLogger, tuple, type PgEvent, type PgScope, type Process, type Term } from '../../src/index.js';
 import { ErlPeer, requireOtp, type OtpRelease } from '../support/erl-peer.js';
 import { eventually, freeSharedPort } from '../support/ports.js';
 

@@ -10,7 +10,7 @@
  */
 import { encode } from '../../term/encode.js';
 import type { Pid, Reference, Term } from '../../term/types.js';
-import type { GroupMembers } from './messages.js';
+import type { PgGroupMembers } from './messages.js';
 
 /** A change of membership: `pids` joined or left `group`. */
 export interface PgEvent {
@@ -36,7 +36,7 @@ interface Peer {
   pid: Pid;
   ref: Reference;
   /** The peer's groups as it told us, by key. */
-  groups: Map<string, GroupMembers>;
+  groups: Map<string, PgGroupMembers>;
 }
 
 /** The key a group is found by. @throws EncodeError for a value with no Erlang form. */
@@ -82,12 +82,12 @@ export class Membership {
   }
 
   /** Every group with its members (monitor_scope's snapshot). */
-  snapshot(): GroupMembers[] {
+  snapshot(): PgGroupMembers[] {
     return [...this.groups.values()].map((g) => ({ group: g.group, pids: [...g.all] }));
   }
 
   /** Our local groups and their members, as a sync carries them (pg's all_local_pids). */
-  localGroups(): GroupMembers[] {
+  localGroups(): PgGroupMembers[] {
     return [...this.groups.values()].filter((g) => g.local.length > 0).map((g) => ({ group: g.group, pids: [...g.local] }));
   }
 
@@ -98,7 +98,7 @@ export class Membership {
     const key = groupKey(group);
     for (const pid of pids) {
       const m = this.local.get(pidKey(pid));
-      if (m !== undefined) m.groups.push(key);
+      if (m !== undefined) m.groups.unshift(key); // newest first, as pg keeps them
       else this.local.set(pidKey(pid), { pid, ref: monitor(pid), groups: [key] });
     }
     const g = this.groupFor(key, group);
@@ -160,11 +160,11 @@ export class Membership {
   }
 
   /** pg's handle_sync: the peer's groups are now exactly `groups`; the table follows. */
-  syncPeer(peer: Pid, groups: readonly GroupMembers[]): void {
+  syncPeer(peer: Pid, groups: readonly PgGroupMembers[]): void {
     const p = this.peers.get(pidKey(peer));
     if (p === undefined) return;
     // A group listed twice (pg never does that) counts as one with both lists.
-    const incoming = new Map<string, GroupMembers>();
+    const incoming = new Map<string, PgGroupMembers>();
     for (const { group, pids } of groups) {
       const key = groupKey(group);
       const prior = incoming.get(key);

@@ -24,7 +24,7 @@ const JOIN = atom('join');
 const LEAVE = atom('leave');
 
 /** A group and its members, as a sync carries them. */
-export interface GroupMembers {
+export interface PgGroupMembers {
   group: Term;
   pids: Pid[];
 }
@@ -32,7 +32,7 @@ export interface GroupMembers {
 /** What a peer scope can send us, parsed. `peer` is the sending scope process. */
 export type PgMessage =
   | { type: 'discover'; peer: Pid }
-  | { type: 'sync'; peer: Pid; groups: GroupMembers[] }
+  | { type: 'sync'; peer: Pid; groups: PgGroupMembers[] }
   | { type: 'join'; peer: Pid; group: Term; pids: Pid[] }
   | { type: 'leave'; peer: Pid; pids: Pid[]; groups: Term[] };
 
@@ -42,7 +42,7 @@ export function buildDiscover(self: Pid): Tuple {
 }
 
 /** `{'$gen_cast', {sync, Self, [{Group, [Pid]}]}}`: our whole local membership. Groups are never empty. */
-export function buildSync(self: Pid, groups: readonly GroupMembers[]): Tuple {
+export function buildSync(self: Pid, groups: readonly PgGroupMembers[]): Tuple {
   return tuple(GEN_CAST, tuple(SYNC, self, groups.map((g) => tuple(g.group, g.pids))));
 }
 
@@ -75,7 +75,7 @@ export function parsePgMessage(m: Term): PgMessage | undefined {
 
 function parseSync(cast: Term): PgMessage | undefined {
   if (!(cast instanceof Tuple) || cast.length !== 3 || cast[0] !== SYNC || !(cast[1] instanceof Pid) || !isList(cast[2])) return undefined;
-  const groups: GroupMembers[] = [];
+  const groups: PgGroupMembers[] = [];
   for (const entry of cast[2]) {
     if (!(entry instanceof Tuple) || entry.length !== 2) return undefined;
     const pids = isList(entry[1]) ? pidOrPids(entry[1]) : undefined;

@@ -20,7 +20,7 @@ import type { Logger } from '../../logger.js';
 import { atom, Pid, Reference, Tuple, type Term } from '../../term/types.js';
 import { Process } from '../process.js';
 import type { Router } from '../router.js';
-import { buildDiscover, buildJoin, buildLeave, buildSync, parsePgMessage, type GroupMembers, type PgMessage } from './messages.js';
+import { buildDiscover, buildJoin, buildLeave, buildSync, parsePgMessage, type PgGroupMembers, type PgMessage } from './messages.js';
 import { groupKey, Membership, type PgEvent } from './membership.js';
 
 const DOWN = atom('DOWN');
@@ -34,7 +34,7 @@ export type PgListener = (event: PgEvent) => void;
 
 /** What `monitorScope` returns: every group with its members at that moment, and the way to stop. */
 export interface PgScopeMonitor {
-  groups: GroupMembers[];
+  groups: PgGroupMembers[];
   /** Stops the events; false when already stopped. */
   demonitor(): boolean;
 }
