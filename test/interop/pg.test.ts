@@ -131,8 +131,25 @@ for (const otp of [25, 27] as OtpRelease[]) {
       await agree(erl, pg, 'pg', '<<"bin">>', 'bin', names, [`ts:${t2.pid.id}`]);
       assert.ok(chat.getMembers(atom('g4'))[0].equals(b4));
 
-      // Neither BEAM scope ever crashed: the same pids as at the start.
+      // Scopes that start while the nodes are connected: a BEAM one finds ours from its
+      // init (discover to nodes()), ours finds a BEAM one when first used.
+      const early = node.pg('early');
+      const t4 = node.spawn();
+      early.join(atom('e'), t4);
+      const earlyPid = await erl.eval(`{ok, P} = pg:start(early), P.`);
+      await agree(erl, early, 'early', 'e', atom('e'), names, [`ts:${t4.pid.id}`]);
+      const latePid = await erl.eval(`{ok, P} = pg:start(late), P.`);
+      await beamMember(erl, collector, names, 'b5', 'late', 'l');
+      const late = node.pg('late');
+      const t5 = node.spawn();
+      late.join(atom('l'), t5);
+      await agree(erl, late, 'late', 'l', atom('l'), names, ['b5', `ts:${t5.pid.id}`]);
+      t5.exit(atom('normal'));
+      await agree(erl, late, 'late', 'l', atom('l'), names, ['b5']);
+
+      // No BEAM scope ever crashed: the same pids as when each started.
       assert.equal(await erl.eval(`{whereis(pg), whereis(chat)}.`), scopePids);
+      assert.equal(await erl.eval(`{whereis(early), whereis(late)}.`), `{${earlyPid},${latePid}}`);
 
       // The BEAM node goes down: its members leave.
       await erl.stop();
