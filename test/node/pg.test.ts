@@ -161,3 +161,15 @@ test('membership: a peer going down takes its members, and only with the monitor
   assert.deepEqual(table.whichGroups(), []);
   assert.deepEqual(events.map((e) => e.type), ['join', 'leave']);
 });
+
+test("a listener that leaves on its own join: the peers get the join before the leave", async () => {
+  const { router, scope, messages, deliver } = makeScope();
+  await deliver(buildDiscover(peerScope));
+  const p = router.spawn();
+  scope.monitor(atom('g'), (e) => {
+    if (e.type === 'join') scope.leave(atom('g'), p);
+  });
+  scope.join(atom('g'), p);
+  assert.deepEqual(messages().slice(2).map(([, m]) => parsePgMessage(m!)?.type), ['join', 'leave']);
+  assert.deepEqual(scope.whichGroups(), []);
+});

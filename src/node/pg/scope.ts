@@ -63,6 +63,9 @@ export class PgScope {
   private readonly table: Membership;
   private readonly scopeListeners = new Set<PgListener>();
   private readonly groupListeners = new Map<string, Set<PgListener>>();
+  /** Events waiting for their listeners, each with the listeners it had when it happened. */
+  private readonly pendingEvents: Array<{ event: PgEvent; listeners: PgListener[] }> = [];
+  private delivering = false;
 
   private constructor(
     name: string,
@@ -103,6 +106,7 @@ export class PgScope {
     if (pids.length === 0) return; // pg would make an empty group everywhere
     this.table.joinLocal(group, pids, (pid) => this.process.monitor(pid));
     this.broadcast(buildJoin(this.pid, group, single(members) ?? pids));
+    this.deliverEvents();
   }
 
   /**
@@ -114,6 +118,7 @@ export class PgScope {
     const pids = this.localPids(members);
     if (!this.table.leaveLocal(group, pids, (ref) => this.process.demonitor(ref))) return 'not_joined';
     this.broadcast(buildLeave(this.pid, single(members) ?? pids, [group]));
+    this.deliverEvents();
     return 'ok';
   }
 
@@ -169,6 +174,11 @@ export class PgScope {
   }
 
   private onMessage(m: Term): void {
+    this.handle(m);
+    this.deliverEvents();
+  }
+
+  private handle(m: Term): void {
     if (m instanceof Tuple && m.length === 5 && m[0] === DOWN && m[1] instanceof Reference && m[2] === PROCESS && m[3] instanceof Pid) {
       this.onDown(m[3], m[1]);
       return;
@@ -231,12 +241,29 @@ export class PgScope {
 
   private notify(event: PgEvent): void {
     const listeners = [...this.scopeListeners, ...(this.groupListeners.get(groupKey(event.group)) ?? [])];
-    for (const listener of listeners) {
-      try {
-        listener(event);
-      } catch (err) {
-        this.host.logger.error(`pg scope ${this.name}: a monitor listener threw: ${err instanceof Error ? err.message : String(err)}`);
+    if (listeners.length > 0) this.pendingEvents.push({ event, listeners });
+  }
+
+  /**
+   * Runs the listeners of what happened, once the change has gone out to the peers:
+   * a listener may join or leave itself, and its leave must not overtake the join
+   * that it reacts to (a peer that gets a leave for a group it has not heard of crashes).
+   */
+  private deliverEvents(): void {
+    if (this.delivering) return; // a listener's own join or leave: the loop below runs its events
+    this.delivering = true;
+    try {
+      for (let next = this.pendingEvents.shift(); next !== undefined; next = this.pendingEvents.shift()) {
+        for (const listener of next.listeners) {
+          try {
+            listener(next.event);
+          } catch (err) {
+            this.host.logger.error(`pg scope ${this.name}: a monitor listener threw: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }
       }
+    } finally {
+      this.delivering = false;
     }
   }
 
