@@ -56,6 +56,11 @@ export interface PgScopeHost {
   connected(node: string): boolean;
 }
 
+/**
+ * One pg scope of a TS node, as `node.pg(name)` gives it: join and leave local
+ * processes, read the members of every node's processes, and follow changes. BEAM
+ * nodes running a pg scope of the same name share its groups (docs/pg-protocol.md).
+ */
 export class PgScope {
   /** The scope's name, which is also its process's registered name. */
   readonly name: string;
@@ -174,8 +179,11 @@ export class PgScope {
   }
 
   private onMessage(m: Term): void {
-    this.handle(m);
-    this.deliverEvents();
+    try {
+      this.handle(m);
+    } finally {
+      this.deliverEvents(); // what changed before an error still reaches the listeners
+    }
   }
 
   private handle(m: Term): void {
