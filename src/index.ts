@@ -46,6 +46,7 @@ export {
 // Node: a distributed Erlang node, its processes and messages
 export { Node } from './node/node.js';
 export { Process } from './node/process.js';
+export { PgScope } from './node/pg/scope.js';
 
 // EPMD: the embedded port mapper, usable on its own
 export { EpmdServer } from './epmd/server.js';
@@ -62,6 +63,9 @@ export type { NodeEvents, NodedownReason } from './node/node.js';
 export type { ConnectResult } from './node/connections.js';
 export type { Destination } from './node/process.js';
 export type { Matcher } from './node/mailbox.js';
+export type { PgMembers, PgListener, PgScopeMonitor, PgGroupMonitor } from './node/pg/scope.js';
+export type { PgEvent } from './node/pg/membership.js';
+export type { PgGroupMembers } from './node/pg/messages.js';
 export type { ExposedFunction } from './node/rpc.js';
 export type { DnsClusterOptions, ClusterLogger, LoggerLevel, DnsQueryOptions, NamePattern, EpmdNamesOptions } from './cluster/dns-cluster.js';
 export type { DiscoveryResult, DiscoveryEvent, NodeConnectError, ClusterNode } from './cluster/handle.js';

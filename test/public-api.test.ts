@@ -6,7 +6,7 @@ import * as api from '../src/index.js';
 const EXPECTED = [
   'Atom', 'BitBinary', 'CallError', 'ConnectionClosedError', 'DecodeError', 'DistProtocolError', 'DnsCluster',
   'DnsClusterHandle', 'DnsQuery', 'EncodeError', 'EpmdError', 'EpmdServer', 'ErrorCode', 'ExternalFun', 'Float', 'Fun',
-  'HandshakeError', 'ImproperList', 'InvalidOptionError', 'LocalTerm', 'NessieError', 'Node', 'NotRegisteredError', 'NotRunningError', 'Pid',
+  'HandshakeError', 'ImproperList', 'InvalidOptionError', 'LocalTerm', 'NessieError', 'Node', 'NotRegisteredError', 'NotRunningError', 'PgScope', 'Pid',
   'Port', 'Process', 'Reference', 'RpcError', 'TimeoutError', 'Tuple', 'atom', 'consoleLogger', 'decode', 'defaultLogger',
   'defaultResolver', 'discoverNodes', 'encode', 'float', 'hasRan', 'isTuple', 'silentLogger', 'startSpec', 'stop', 'tuple',
 ];

@@ -13,6 +13,7 @@ import { EpmdServer } from '../epmd/server.js';
 import { atom, Atom, ImproperList, Pid, Reference, Tuple, tuple, type Term } from '../term/types.js';
 import { Connections, type ConnectResult } from './connections.js';
 import { GEN_CALL, GEN_CAST, replyFor } from './gen.js';
+import { PgScope } from './pg/scope.js';
 import { NOCONNECTION, Router } from './router.js';
 import { Outbox } from './outbox.js';
 import { RefMaker } from './refs.js';
@@ -63,6 +64,7 @@ export class Node extends EventEmitter<NodeEvents> {
   private readonly outbox: Outbox;
   private readonly system: Process;
   private readonly exposed = new ExposedModules();
+  private readonly pgScopes = new Map<string, PgScope>();
   private readonly nodeAtom: Atom;
   private running = true;
 
@@ -304,6 +306,27 @@ export class Node extends EventEmitter<NodeEvents> {
     return answer;
   }
 
+  /**
+   * The pg scope `scope` (default `pg`, the scope kernel's `start_pg` runs), started on
+   * first use and registered under its name as pg:start/1 does. BEAM nodes whose pg
+   * scope of the same name runs take it for one of theirs (OTP 23+ pg).
+   * @throws NotRunningError once the node stopped; Error when another process holds the name.
+   */
+  pg(scope = 'pg'): PgScope {
+    this.assertRunning();
+    let s = this.pgScopes.get(scope);
+    if (s === undefined) {
+      s = PgScope.start(scope, {
+        router: this.router,
+        logger: this.o.logger,
+        visibleNodes: () => this.nodes(),
+        connected: (node) => this.connections.get(node) !== undefined,
+      });
+      this.pgScopes.set(scope, s);
+    }
+    return s;
+  }
+
   /** Sends a gen_server cast: `{'$gen_cast', Request}`. */
   cast(dest: Destination, request: Term): boolean {
     return this.send(dest, tuple(GEN_CAST, request));
@@ -357,6 +380,8 @@ export class Node extends EventEmitter<NodeEvents> {
   private onUp(peer: string, hidden: boolean): void {
     // What waited for this connection goes out before anything sent from here on.
     this.outbox.connected(peer);
+    // pg scopes look for their peers on every visible nodeup (net_kernel:monitor_nodes(true)).
+    if (!hidden) for (const scope of this.pgScopes.values()) scope.nodeup(peer);
     this.tell(() => this.emit('nodeup', peer, { hidden }));
   }
 
