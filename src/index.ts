@@ -55,7 +55,7 @@ export { DnsCluster, DnsQuery, startSpec, discoverNodes, hasRan, stop, defaultLo
 export { DnsClusterHandle } from './cluster/handle.js';
 export { defaultResolver } from './cluster/resolver.js';
 
-export type { Term } from './term/types.js';
+export type { Term, DecodedTerm, DecodedImproperList, TupleConstructor } from './term/types.js';
 export type { Logger, LoggerOption, LogFunction, LogLevel } from './logger.js';
 export type { NodeOptions } from './node/options.js';
 export type { NodeEvents, NodedownReason } from './node/node.js';
