@@ -63,7 +63,7 @@ export type { ConnectResult } from './node/connections.js';
 export type { Destination } from './node/process.js';
 export type { Matcher } from './node/mailbox.js';
 export type { ExposedFunction } from './node/rpc.js';
-export type { DnsClusterOptions, ClusterLogger, LoggerLevel, DnsQueryOptions, NamePattern, EpmdNamesOptions } from './cluster/dns-cluster.js';
+export type { DnsClusterOptions, OptionalFields, ClusterLogger, LoggerLevel, DnsQueryOptions, NamePattern, EpmdNamesOptions } from './cluster/dns-cluster.js';
 export type { DiscoveryResult, DiscoveryEvent, NodeConnectError, ClusterNode } from './cluster/handle.js';
 export type { Resolver, ConnectError, ConnectNodeResult, DefaultResolverOptions, ResolverNode } from './cluster/resolver.js';
 export type { EncodeOptions } from './term/encode.js';
