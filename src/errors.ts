@@ -28,6 +28,8 @@ export const ErrorCode = {
   FRAGMENT_BUDGET: 'ERR_FRAGMENT_BUDGET',
   /** DistProtocolError: a fragmented message got no fragment for fragmentTimeoutMs. */
   FRAGMENT_TIMEOUT: 'ERR_FRAGMENT_TIMEOUT',
+  /** ConnectionClosedError: the peer sent nothing, not even a tick, for a whole net_ticktime. */
+  NET_TICK_TIMEOUT: 'ERR_NET_TICK_TIMEOUT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -331,7 +331,7 @@ export class DistConnection {
   private onTickTimer(): void {
     const now = Date.now();
     if (now - this.lastReceived > this.options.ticktimeMs) {
-      this.close(new ConnectionClosedError('net_tick_timeout: peer silent for a whole ticktime', this.peerName));
+      this.close(new ConnectionClosedError('net_tick_timeout: peer silent for a whole ticktime', this.peerName, { code: ErrorCode.NET_TICK_TIMEOUT }));
       return;
     }
     try {

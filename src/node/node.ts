@@ -5,7 +5,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { CallError, EpmdError, NessieError, NotRunningError, RpcError, TimeoutError } from '../errors.js';
+import { CallError, EpmdError, ErrorCode, NessieError, NotRunningError, RpcError, TimeoutError } from '../errors.js';
 import type { ConnectionStats } from '../distribution/connection.js';
 import { parseControl } from '../distribution/control.js';
 import { LOCAL_DIST_FLAGS, DFLAG_PUBLISHED } from '../distribution/flags.js';
@@ -445,7 +445,7 @@ function nodeOf(dest: Destination, local: string): string {
 /** net_kernel's word for why a connection ended. */
 function nodedownReason(error: NessieError | undefined): NodedownReason {
   if (error === undefined) return 'disconnect';
-  return error.message.startsWith('net_tick_timeout') ? 'net_tick_timeout' : 'connection_closed';
+  return error.code === ErrorCode.NET_TICK_TIMEOUT ? 'net_tick_timeout' : 'connection_closed';
 }
 
 function describe(dest: Destination): string {
