@@ -215,9 +215,12 @@ export class DnsClusterHandle extends EventEmitter<{ discovery: [DiscoveryEvent]
     const results = await mapLimited(todo, this.options.maxConcurrentConnects, (name) => this.connectOne(name));
     const connected: string[] = [];
     const failed: NodeConnectError[] = [];
-    // A node no longer tried (gone from DNS, or connected some other way) is no longer failing.
-    const tried = new Set(todo);
-    for (const name of this.failingNodes.keys()) if (!tried.has(name)) this.failingNodes.delete(name);
+    // A node no longer tried (gone from DNS, or connected some other way) is no longer
+    // failing; but one missing because a lookup failed may still be, so keep it then.
+    if (lookupErrors.length === 0) {
+      const tried = new Set(todo);
+      for (const name of this.failingNodes.keys()) if (!tried.has(name)) this.failingNodes.delete(name);
+    }
     for (const [i, error] of results.entries()) {
       const name = todo[i];
       if (error === undefined) {

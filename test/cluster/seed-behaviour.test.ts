@@ -193,3 +193,20 @@ test('a failing peer that leaves DNS is forgotten: when it comes back failing, t
   assert.deepEqual(errors(), ['error:Failed to connect to node app@10.0.0.2: failed to connect']);
   await handle.stop();
 });
+
+test('a failing peer hidden for a round by a failing lookup is not logged again as a new failure', async () => {
+  const dns: Record<string, string[] | Error> = { q: ['10.0.0.2'] };
+  const { resolver } = fakeResolver(dns, new Set());
+  const log = recorder();
+  const handle = await DnsCluster.new().withQuery('q').withInterval(null).withResolver(resolver).withLogger(log.logger).start(fakeNode());
+  const loud = () => log.lines.splice(0).filter((l) => !l.startsWith('debug:'));
+  await handle.discoverNodes(1000);
+  assert.deepEqual(loud(), ['error:Failed to connect to node app@10.0.0.2: failed to connect']);
+  dns.q = new Error('SERVFAIL');
+  await handle.discoverNodes(1000);
+  assert.deepEqual(loud(), ['error:DNS lookup of q failed: SERVFAIL']);
+  dns.q = ['10.0.0.2'];
+  await handle.discoverNodes(1000);
+  assert.deepEqual(loud(), ['info:DNS lookup of q succeeded again'], 'the peer is still failing: not a new start');
+  await handle.stop();
+});
