@@ -43,7 +43,9 @@ test('a ping and messages to a real erl node move the traffic counters, and /met
     let busySends = 0;
     for (let i = 0; i < 5; i++) if (!node.send({ name: 'sink', node: ERL }, tuple(atom('m'), i))) busySends++;
     assert.equal(busySends, 5, 'with busyLimit 1 every send reports busy');
-    assert.equal(await erl.eval(`element(2, erlang:process_info(whereis(sink), message_queue_len)).`), '5');
+    // The sends are flushed on the next turn of the event loop, and the eval goes another way: wait for them.
+    const queued = () => erl.eval(`element(2, erlang:process_info(whereis(sink), message_queue_len)).`);
+    assert.ok(await eventually(async () => (await queued()) === '5', 10_000), 'erl got the 5 messages');
 
     const s = node.stats();
     assert.deepEqual(Object.keys(s.peers), [ERL]);
