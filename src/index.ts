@@ -56,10 +56,11 @@ export { DnsCluster, DnsQuery, startSpec, discoverNodes, hasRan, stop, defaultLo
 export { DnsClusterHandle } from './cluster/handle.js';
 export { defaultResolver } from './cluster/resolver.js';
 
-export type { Term } from './term/types.js';
+export type { Term, DecodedTerm, DecodedImproperList, TupleConstructor } from './term/types.js';
 export type { Logger, LoggerOption, LogFunction, LogLevel } from './logger.js';
 export type { NodeOptions } from './node/options.js';
-export type { NodeEvents, NodedownReason } from './node/node.js';
+export type { NodeEvents, NodedownReason, NodeStats } from './node/node.js';
+export type { ConnectionStats } from './distribution/connection.js';
 export type { ConnectResult } from './node/connections.js';
 export type { Destination } from './node/process.js';
 export type { Matcher } from './node/mailbox.js';
@@ -67,7 +68,7 @@ export type { PgMembers, PgListener, PgScopeMonitor, PgGroupMonitor } from './no
 export type { PgEvent } from './node/pg/membership.js';
 export type { PgGroupMembers } from './node/pg/messages.js';
 export type { ExposedFunction } from './node/rpc.js';
-export type { DnsClusterOptions, ClusterLogger, LoggerLevel, DnsQueryOptions, NamePattern, EpmdNamesOptions } from './cluster/dns-cluster.js';
+export type { DnsClusterOptions, OptionalFields, ClusterLogger, LoggerLevel, DnsQueryOptions, NamePattern, EpmdNamesOptions } from './cluster/dns-cluster.js';
 export type { DiscoveryResult, DiscoveryEvent, NodeConnectError, ClusterNode } from './cluster/handle.js';
 export type { Resolver, ConnectError, ConnectNodeResult, DefaultResolverOptions, ResolverNode } from './cluster/resolver.js';
 export type { EncodeOptions } from './term/encode.js';

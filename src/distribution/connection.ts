@@ -92,7 +92,22 @@ export const DEFAULT_MAX_TERMS_PER_MESSAGE = 1 << 20;
 /** Default floor of the send queue cap. */
 export const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
+/** Traffic counters of one connection since it came up (after the handshake). */
+export interface ConnectionStats {
+  /** Bytes read from the socket, ticks and framing included. */
+  bytesIn: number;
+  /** Bytes handed to the socket, ticks and framing included. */
+  bytesOut: number;
+  /** Messages received whole (a fragmented one counts once; ticks do not count). */
+  messagesIn: number;
+  /** Messages queued by `send`. */
+  messagesOut: number;
+  /** Sends that found the connection over its busy limit (BEAM's busy_dist_port). */
+  busyEvents: number;
+}
+
 export class DistConnection {
+  readonly stats: ConnectionStats = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0, busyEvents: 0 };
   readonly peerName: string;
   readonly peerFlags: bigint;
   readonly peerCreation: number;
@@ -231,9 +246,12 @@ export class DistConnection {
       if (start === 0 && w.buf.length > 4 * 1024 * 1024) w.buf = Buffer.allocUnsafe(16 * 1024);
       throw err;
     }
+    this.stats.messagesOut++;
     if (fragmentsOf !== undefined) this.writeFragments(fragmentsOf);
     this.scheduleFlush();
-    return !this.busy;
+    if (!this.busy) return true;
+    this.stats.busyEvents++;
+    return false;
   }
 
   /** Resolves once the queue is below the busy limit (at once if it is), or the connection closed. */
@@ -282,6 +300,7 @@ export class DistConnection {
   private flush(): void {
     this.flushScheduled = false;
     if (this.out.pos === 0 || this.socket.destroyed) return;
+    this.stats.bytesOut += this.out.pos;
     this.socket.write(this.out.copyFrom(0));
     this.out.reset();
     if (this.out.buf.length > 4 * 1024 * 1024) this.out.buf = Buffer.allocUnsafe(16 * 1024);
@@ -321,12 +340,16 @@ export class DistConnection {
       this.drop(err);
       return;
     }
-    if (!this.wroteSinceTick && this.out.pos === 0) this.socket.write(TICK);
+    if (!this.wroteSinceTick && this.out.pos === 0) {
+      this.stats.bytesOut += TICK.length;
+      this.socket.write(TICK);
+    }
     this.wroteSinceTick = false;
   }
 
   private onData(chunk: Buffer): void {
     if (this.closedWith !== null) return;
+    this.stats.bytesIn += chunk.length;
     this.lastReceived = Date.now();
     try {
       this.framer.push(chunk);
@@ -395,6 +418,7 @@ export class DistConnection {
       end = second.offset;
     }
     if (end !== buf.length) throw this.protocolError(`${buf.length - end} trailing bytes after the message`);
+    this.stats.messagesIn++;
     this.options.handler.onControl(this, control, payload);
   }
 

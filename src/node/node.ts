@@ -6,6 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { CallError, EpmdError, ErrorCode, NessieError, NotRunningError, RpcError, TimeoutError } from '../errors.js';
+import type { ConnectionStats } from '../distribution/connection.js';
 import { parseControl } from '../distribution/control.js';
 import { LOCAL_DIST_FLAGS, DFLAG_PUBLISHED } from '../distribution/flags.js';
 import { registerNode, type EpmdRegistration } from '../epmd/client.js';
@@ -52,6 +53,14 @@ const NODEDOWN = atom('nodedown');
 /** Signals held per node while its connection is set up (see outbox.ts). */
 const MAX_HELD_SIGNALS = 65536;
 
+/** What `node.stats()` answers: traffic counters of the distribution connections. */
+export interface NodeStats {
+  /** All connections since the node started, closed ones included (counters that only grow). */
+  total: ConnectionStats;
+  /** The connections up now, by peer name, each counted since it came up. */
+  peers: Record<string, ConnectionStats>;
+}
+
 export class Node extends EventEmitter<NodeEvents> {
   readonly name: string;
   /** This incarnation's creation number, from EPMD (or random when EPMD-less). */
@@ -67,6 +76,9 @@ export class Node extends EventEmitter<NodeEvents> {
   private readonly pgScopes = new Map<string, PgScope>();
   private readonly nodeAtom: Atom;
   private running = true;
+  /** The counters of the connections up now (kept from nodeup, so nodedown can add them to closedStats). */
+  private readonly upStats = new Map<string, ConnectionStats>();
+  private readonly closedStats: ConnectionStats = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0, busyEvents: 0 };
 
   private constructor(
     private readonly o: ResolvedNodeOptions,
@@ -168,6 +180,21 @@ export class Node extends EventEmitter<NodeEvents> {
   nodes(which: 'visible' | 'hidden' | 'connected' = 'visible'): string[] {
     if (which === 'connected') return [...this.connections.names(false), ...this.connections.names(true)];
     return this.connections.names(which === 'hidden');
+  }
+
+  /**
+   * Traffic of the distribution connections: bytes and messages each way, and sends
+   * that found a connection over its busy limit; in total and per connected peer.
+   * A snapshot: later traffic does not change it.
+   */
+  stats(): NodeStats {
+    const total = { ...this.closedStats };
+    const peers: Record<string, ConnectionStats> = {};
+    for (const [peer, s] of this.upStats) {
+      peers[peer] = { ...s };
+      addStats(total, s);
+    }
+    return { total, peers };
   }
 
   /** Connects to `name` like net_kernel:connect_node/1: true once connected, false if that failed. */
@@ -380,6 +407,8 @@ export class Node extends EventEmitter<NodeEvents> {
   private onUp(peer: string, hidden: boolean): void {
     // What waited for this connection goes out before anything sent from here on.
     this.outbox.connected(peer);
+    const conn = this.connections.get(peer);
+    if (conn !== undefined) this.upStats.set(peer, conn.stats);
     // pg scopes look for their peers on every visible nodeup (net_kernel:monitor_nodes(true)).
     if (!hidden) for (const scope of this.pgScopes.values()) scope.nodeup(peer);
     this.tell(() => this.emit('nodeup', peer, { hidden }));
@@ -387,6 +416,9 @@ export class Node extends EventEmitter<NodeEvents> {
 
   private onDown(peer: string, hidden: boolean, error: NessieError | undefined): void {
     this.router.nodeDown(peer);
+    const stats = this.upStats.get(peer);
+    this.upStats.delete(peer);
+    if (stats !== undefined) addStats(this.closedStats, stats);
     this.tell(() => this.emit('nodedown', peer, this.running ? nodedownReason(error) : 'net_kernel_terminated', { hidden, error }));
   }
 
@@ -405,6 +437,14 @@ export class Node extends EventEmitter<NodeEvents> {
   private assertRunning(): void {
     if (!this.running) throw new NotRunningError(`node ${this.name} is stopped`);
   }
+}
+
+function addStats(into: ConnectionStats, more: ConnectionStats): void {
+  into.bytesIn += more.bytesIn;
+  into.bytesOut += more.bytesOut;
+  into.messagesIn += more.messagesIn;
+  into.messagesOut += more.messagesOut;
+  into.busyEvents += more.busyEvents;
 }
 
 /** The call tag: `[alias | Ref]`, as gen.erl makes it. */
