@@ -46,6 +46,7 @@ export {
 // Node: a distributed Erlang node, its processes and messages
 export { Node } from './node/node.js';
 export { Process } from './node/process.js';
+export { GenServer, callReply, noReply } from './node/gen-server.js';
 
 // EPMD: the embedded port mapper, usable on its own
 export { EpmdServer } from './epmd/server.js';
@@ -63,6 +64,7 @@ export type { ConnectResult } from './node/connections.js';
 export type { Destination } from './node/process.js';
 export type { Matcher } from './node/mailbox.js';
 export type { ExposedFunction } from './node/rpc.js';
+export type { GenServerHandlers, CallReturn, CallResult } from './node/gen-server.js';
 export type { DnsClusterOptions, ClusterLogger, LoggerLevel, DnsQueryOptions, NamePattern, EpmdNamesOptions } from './cluster/dns-cluster.js';
 export type { DiscoveryResult, DiscoveryEvent, NodeConnectError, ClusterNode } from './cluster/handle.js';
 export type { Resolver, ConnectError, ConnectNodeResult, DefaultResolverOptions, ResolverNode } from './cluster/resolver.js';
