@@ -47,6 +47,7 @@ export {
 export { Node } from './node/node.js';
 export { Process } from './node/process.js';
 export { GenServer, callReply, noReply } from './node/gen-server.js';
+export { GleamSubjects, parseSubject } from './node/gleam-subject.js';
 
 // EPMD: the embedded port mapper, usable on its own
 export { EpmdServer } from './epmd/server.js';
@@ -65,6 +66,7 @@ export type { Destination } from './node/process.js';
 export type { Matcher } from './node/mailbox.js';
 export type { ExposedFunction } from './node/rpc.js';
 export type { GenServerHandlers, CallReturn, CallResult } from './node/gen-server.js';
+export type { SubjectParts } from './node/gleam-subject.js';
 export type { DnsClusterOptions, ClusterLogger, LoggerLevel, DnsQueryOptions, NamePattern, EpmdNamesOptions } from './cluster/dns-cluster.js';
 export type { DiscoveryResult, DiscoveryEvent, NodeConnectError, ClusterNode } from './cluster/handle.js';
 export type { Resolver, ConnectError, ConnectNodeResult, DefaultResolverOptions, ResolverNode } from './cluster/resolver.js';

@@ -6,9 +6,9 @@ import * as api from '../src/index.js';
 const EXPECTED = [
   'Atom', 'BitBinary', 'CallError', 'ConnectionClosedError', 'DecodeError', 'DistProtocolError', 'DnsCluster',
   'DnsClusterHandle', 'DnsQuery', 'EncodeError', 'EpmdError', 'EpmdServer', 'ErrorCode', 'ExternalFun', 'Float', 'Fun',
-  'GenServer', 'HandshakeError', 'ImproperList', 'InvalidOptionError', 'LocalTerm', 'NessieError', 'Node', 'NotRegisteredError', 'NotRunningError', 'Pid',
+  'GenServer', 'GleamSubjects', 'HandshakeError', 'ImproperList', 'InvalidOptionError', 'LocalTerm', 'NessieError', 'Node', 'NotRegisteredError', 'NotRunningError', 'Pid',
   'Port', 'Process', 'Reference', 'RpcError', 'TimeoutError', 'Tuple', 'atom', 'callReply', 'consoleLogger', 'decode', 'defaultLogger',
-  'defaultResolver', 'discoverNodes', 'encode', 'float', 'hasRan', 'isTuple', 'noReply', 'silentLogger', 'startSpec', 'stop', 'tuple',
+  'defaultResolver', 'discoverNodes', 'encode', 'float', 'hasRan', 'isTuple', 'noReply', 'parseSubject', 'silentLogger', 'startSpec', 'stop', 'tuple',
 ];
 
 test('index.ts exports exactly the reviewed names', () => {

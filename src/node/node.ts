@@ -14,6 +14,7 @@ import { atom, Atom, ImproperList, Pid, Reference, Tuple, tuple, type Term } fro
 import { Connections, type ConnectResult } from './connections.js';
 import { GEN_CALL, GEN_CAST, replyFor } from './gen.js';
 import { startGenServer, type GenServer, type GenServerHandlers } from './gen-server.js';
+import { GleamSubjects } from './gleam-subject.js';
 import { NOCONNECTION, Router } from './router.js';
 import { Outbox } from './outbox.js';
 import { RefMaker } from './refs.js';
@@ -58,6 +59,8 @@ export class Node extends EventEmitter<NodeEvents> {
   readonly creation: number;
   /** The distribution port this node listens on. */
   readonly port: number;
+  /** Gleam `Subject`s (gleam_erlang 1.x): make, receive on, send to and call them. */
+  readonly gleam: GleamSubjects = new GleamSubjects(this);
   private readonly connections: Connections;
   private readonly router: Router;
   private readonly refs: RefMaker;
