@@ -48,6 +48,7 @@ export { Node } from './node/node.js';
 export { Process } from './node/process.js';
 export { GenServer, callReply, noReply } from './node/gen-server.js';
 export { GleamSubjects, parseSubject } from './node/gleam-subject.js';
+export { elixirModule, elixirModuleName, elixirStruct, parseElixirStruct, elixirString, charlist, jsonTerm } from './node/elixir.js';
 
 // EPMD: the embedded port mapper, usable on its own
 export { EpmdServer } from './epmd/server.js';

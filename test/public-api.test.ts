@@ -7,8 +7,8 @@ const EXPECTED = [
   'Atom', 'BitBinary', 'CallError', 'ConnectionClosedError', 'DecodeError', 'DistProtocolError', 'DnsCluster',
   'DnsClusterHandle', 'DnsQuery', 'EncodeError', 'EpmdError', 'EpmdServer', 'ErrorCode', 'ExternalFun', 'Float', 'Fun',
   'GenServer', 'GleamSubjects', 'HandshakeError', 'ImproperList', 'InvalidOptionError', 'LocalTerm', 'NessieError', 'Node', 'NotRegisteredError', 'NotRunningError', 'Pid',
-  'Port', 'Process', 'Reference', 'RpcError', 'TimeoutError', 'Tuple', 'atom', 'callReply', 'consoleLogger', 'decode', 'defaultLogger',
-  'defaultResolver', 'discoverNodes', 'encode', 'float', 'hasRan', 'isTuple', 'noReply', 'parseSubject', 'silentLogger', 'startSpec', 'stop', 'tuple',
+  'Port', 'Process', 'Reference', 'RpcError', 'TimeoutError', 'Tuple', 'atom', 'callReply', 'charlist', 'consoleLogger', 'decode', 'defaultLogger',
+  'defaultResolver', 'elixirModule', 'elixirModuleName', 'elixirString', 'elixirStruct', 'discoverNodes', 'encode', 'float', 'hasRan', 'isTuple', 'jsonTerm', 'noReply', 'parseElixirStruct', 'parseSubject', 'silentLogger', 'startSpec', 'stop', 'tuple',
 ];
 
 test('index.ts exports exactly the reviewed names', () => {
