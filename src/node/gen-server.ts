@@ -11,10 +11,16 @@
  * - a handler that throws or rejects ends the server with `{js_exception, Message}`
  *   (`{js_throw, Value}` for a non-Error), and a caller waiting on it gets that exit
  *   reason through its monitor, as gen:call does when a gen_server crashes. Only the
- *   server process ends: never the node, never a connection.
+ *   server process ends: never the node, never a connection;
+ * - of the `sys` messages, `{terminate, Reason}` (`GenServer.stop/3`, `gen_server:stop/3`)
+ *   is answered as gen_server does (`ok`, then the server exits with Reason); every
+ *   other one gets sys's `{error, {unknown_system_msg, Request}}`. `get_state` is one of
+ *   them: its reply changed shape between OTP 25 (the state) and OTP 27 (`{ok, State}`),
+ *   and a reply cannot tell which release asked.
  */
+import { inspect } from 'node:util';
 import type { Logger } from '../logger.js';
-import { atom, isTuple, type Pid, tuple, type Reference, type Term, type Tuple } from '../term/types.js';
+import { atom, isTuple, Pid, tuple, type Reference, type Term, type Tuple } from '../term/types.js';
 import { GEN_CAST, parseGenCall, replyFor } from './gen.js';
 import { NORMAL, type Process } from './process.js';
 import { thrownReason, unencodable } from './rpc.js';
@@ -22,6 +28,11 @@ import { thrownReason, unencodable } from './rpc.js';
 const JS_BAD_RETURN = atom('js_bad_return');
 const BAD_CALL = atom('bad_call');
 const BAD_CAST = atom('bad_cast');
+const SYSTEM = atom('system');
+const TERMINATE = atom('terminate');
+const ERROR = atom('error');
+const OK = atom('ok');
+const UNKNOWN_SYSTEM_MSG = atom('unknown_system_msg');
 
 /**
  * What `handleCall` returns: the reply itself (the state stays as it is), or one of
@@ -152,7 +163,7 @@ async function loop<State>(process: Process, handlers: GenServerHandlers<State>,
     }
     if (!process.alive) return; // stopped while a handler ran
     if (crash !== undefined) {
-      host.logger.error(`gen_server ${process.name ?? process.pid.toString()} terminated: ${String(crash)}`);
+      host.logger.error(`gen_server ${process.name ?? process.pid.toString()} terminated: ${inspect(crash, { depth: 4, breakLength: Infinity })}`);
       process.exit(crash);
       return;
     }
@@ -172,12 +183,19 @@ async function handle<State>(process: Process, h: GenServerHandlers<State>, host
       const problem = unencodable(reply);
       if (problem !== undefined) return { crash: tuple(JS_BAD_RETURN, problem) };
       // The caller may have gone (a timeout, its node down): the reply is then dropped, as on BEAM.
-      if (process.alive) {
-        const out = replyFor(call.from, reply as Term);
-        host.sendReply(process.pid, out.to, out.message);
-      }
+      if (process.alive) sendTo(host, process, call.from, reply as Term);
     }
     return { state: next };
+  }
+  const system = parseSystem(message);
+  if (system !== undefined) {
+    if (isTuple(system.request) && system.request.length === 2 && system.request[0] === TERMINATE) {
+      sendTo(host, process, system.from, OK);
+      process.exit(system.request[1]);
+    } else {
+      sendTo(host, process, system.from, tuple(ERROR, tuple(UNKNOWN_SYSTEM_MSG, system.request)));
+    }
+    return { state };
   }
   if (isCast(message)) {
     if (h.handleCast === undefined) return { crash: tuple(BAD_CAST, message[1]) };
@@ -190,6 +208,18 @@ async function handle<State>(process: Process, h: GenServerHandlers<State>, host
   }
   const next = await h.handleInfo(message, state);
   return { state: next === undefined ? state : next };
+}
+
+function sendTo(host: GenServerHost, process: Process, from: Tuple, reply: Term): void {
+  const out = replyFor(from, reply);
+  host.sendReply(process.pid, out.to, out.message);
+}
+
+/** `{system, From, Request}`, as sys sends it (through gen:call, so From is a call's). */
+function parseSystem(m: Term): { from: Tuple; request: Term } | undefined {
+  if (!isTuple(m) || m.length !== 3 || m[0] !== SYSTEM) return undefined;
+  const from = m[1];
+  return isTuple(from) && from.length === 2 && from[0] instanceof Pid ? { from, request: m[2] } : undefined;
 }
 
 function isCast(m: Term): m is Tuple {

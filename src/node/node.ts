@@ -287,11 +287,11 @@ export class Node extends EventEmitter<NodeEvents> {
    * and `node.call` one message at a time. A handler that throws ends only that server,
    * with `{js_exception, Message}`, which its callers get as their exit reason.
    * Resolves once `init` has run; rejects with init's error (the process exits).
-   * @throws Error when `name` is already registered; NotRunningError when the node is stopped.
+   * Rejects with an Error when `name` is already registered, NotRunningError when the node is stopped.
    */
   serve<State>(handlers: GenServerHandlers<State>): Promise<GenServer>;
   serve<State>(name: string, handlers: GenServerHandlers<State>): Promise<GenServer>;
-  serve<State>(a: string | GenServerHandlers<State>, b?: GenServerHandlers<State>): Promise<GenServer> {
+  async serve<State>(a: string | GenServerHandlers<State>, b?: GenServerHandlers<State>): Promise<GenServer> {
     const [name, handlers] = typeof a === 'string' ? [a, b ?? {}] : [undefined, a];
     const host = { sendReply: this.router.sendReply.bind(this.router), logger: this.o.logger };
     return startGenServer(this.spawn(name === undefined ? {} : { name }), handlers, host);

@@ -65,6 +65,14 @@ for (const otp of [25, 27] as OtpRelease[]) {
       await serveCounter(node, log);
       assert.equal(await erl.eval(`gen_server:call(${dest}, get).`), '0');
       await assert.rejects(node.call('counter', atom('crash')), (e: unknown) => e instanceof CallError && (e.reason as Tuple)[0] === atom('js_exception'));
+
+      // gen_server:stop, as for any gen_server; other sys requests are refused as sys does.
+      const again = await serveCounter(node, log);
+      assert.match(await erl.eval(`catch sys:suspend(${dest}, 2000).`), /unknown_system_msg,suspend/);
+      assert.equal(await erl.eval(`gen_server:call(${dest}, get).`), '0', 'still serving');
+      assert.equal(await erl.eval(`gen_server:stop(${dest}, shutdown, 5000).`), 'ok');
+      await again.stopped;
+      assert.equal(again.alive, false);
     } finally {
       await node.stop();
       await erl.stop();
@@ -85,7 +93,7 @@ test("Elixir's GenServer.call and cast reach node.serve; a throwing handler exit
   try {
     const counter = await serveCounter(node, []);
     const casts: Term[] = [];
-    await node.serve('recorder', { handleCast: (m) => void casts.push(m) });
+    const recorder = await node.serve('recorder', { init: () => atom('recording'), handleCast: (m) => void casts.push(m) });
     const [otpPeers] = erlCommand(27);
     const script = [
       `dest = {:counter, :"${TS}"}`,
@@ -94,6 +102,7 @@ test("Elixir's GenServer.call and cast reach node.serve; a throwing handler exit
       `GenServer.cast({:recorder, :"${TS}"}, %{from: :elixir})`,
       `IO.inspect(GenServer.call(dest, :get))`,
       `IO.inspect(try do GenServer.call(dest, :crash) catch :exit, reason -> {:caught, reason} end, width: :infinity)`,
+      `IO.inspect(GenServer.stop({:recorder, :"${TS}"}))`,
     ].join('\n');
     // Asynchronously: a synchronous spawn would block the event loop our node answers on.
     const elixir = await run(otpPeers, [
@@ -110,7 +119,9 @@ test("Elixir's GenServer.call and cast reach node.serve; a throwing handler exit
     assert.equal(lines[0], ':ok', elixir.stderr);
     assert.equal(lines[1], '8', elixir.stderr);
     assert.match(lines[2], /^\{:caught, \{\{:js_exception, "boom"\}, \{GenServer, :call, \[\{:counter, :"ts@127.0.0.3"\}, :crash/, elixir.stderr);
+    assert.equal(lines[3], ':ok', elixir.stderr);
     await counter.stopped;
+    await recorder.stopped;
     assert.equal(casts.length, 1);
     assert.equal((casts[0] as Map<Term, Term>).get(atom('from')), atom('elixir'));
     assert.equal(await node.ping(node.name), 'pong');

@@ -64,7 +64,10 @@ test('serve: one message at a time, each async handler awaited before the next',
 });
 
 test('serve: a handler that throws or rejects ends that server with {js_exception, Message}; the caller gets the reason, the node lives', async () => {
-  const node = await startNode();
+  const [host] = loopbackAddresses(1);
+  const errors: string[] = [];
+  const logger = { ...silentLogger, error: (m: string) => void errors.push(m) };
+  const node = await Node.start({ name: `gs@${host}`, cookie: 'c', epmd: false, port: await freePort(host), logger });
   try {
     const sync = await node.serve('sync_crash', { handleCall: () => { throw new Error('boom'); } });
     await assert.rejects(node.call('sync_crash', atom('x')), (e: unknown) => {
@@ -76,6 +79,7 @@ test('serve: a handler that throws or rejects ends that server with {js_exceptio
     });
     await sync.stopped;
     assert.equal(sync.alive, false);
+    assert.deepEqual(errors, [`gen_server sync_crash terminated: {atom("js_exception"), 'boom'}`]);
 
     const rejecting = await node.serve({ handleCast: async () => Promise.reject(new Error('async boom')) });
     const watcher = node.spawn();
@@ -122,6 +126,7 @@ test('serve: noReply answers later with node.reply; a failing init rejects and l
 
     await assert.rejects(node.serve('never', { init: () => { throw new Error('no config'); } }), /no config/);
     assert.equal(node.whereis('never'), undefined);
+    await assert.rejects(node.serve('deferred', {}), /already registered/, 'a taken name rejects, it does not throw');
   } finally {
     await node.stop();
   }
