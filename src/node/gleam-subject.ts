@@ -28,6 +28,7 @@ export interface SubjectHost {
   spawn(): Process;
   makeRef(): Reference;
   send(dest: Destination, message: Term): boolean;
+  whereis(name: string): Pid | undefined;
 }
 
 /** A subject's parts: owned by a process (`{subject, Pid, Tag}`) or named (`{named_subject, Name}`). */
@@ -104,6 +105,10 @@ export class GleamSubjects {
     if (s === undefined) throw new TypeError('call: not a Gleam subject');
     const timeoutMs = options.timeoutMs ?? 5000;
     const node = options.node ?? this.host.name;
+    // Gleam panics "Callee subject had no owner" here; sending would throw NotRegisteredError.
+    if (s.kind === 'named' && node === this.host.name && this.host.whereis(s.name.name) === undefined) {
+      throw new CallError(`Gleam call failed: no process is registered as ${s.name.name}`, atom('noproc'));
+    }
     // A process of its own per call, like the calling Gleam process: its mailbox holds
     // only this call's reply and DOWN, and exiting it ends the monitor and drops late replies.
     const caller = this.host.spawn();

@@ -39,6 +39,7 @@ test('subjects between TS processes: tags keep messages apart; call gets the rep
       if (m !== undefined) node.gleam.send(m[1], tuple(atom('doubled'), (m[0] as number) * 2), { from: owner });
     })();
     assert.deepEqual([...((await node.gleam.call(a, (replyTo) => tuple(21, replyTo))) as Tuple)], [atom('doubled'), 42]);
+    await assert.rejects(node.gleam.call(node.gleam.namedSubject('nobody_here'), (r) => r), (e: unknown) => e instanceof CallError && e.reason === atom('noproc'));
     const dying = node.gleam.call(b, () => atom('please_exit'));
     owner.exit(atom('bye'));
     await assert.rejects(dying, (e: unknown) => e instanceof CallError && e.reason === atom('bye'));
