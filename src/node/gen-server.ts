@@ -163,8 +163,8 @@ async function loop<State>(process: Process, handlers: GenServerHandlers<State>,
     }
     if (!process.alive) return; // stopped while a handler ran
     if (crash !== undefined) {
-      host.logger.error(`gen_server ${process.name ?? process.pid.toString()} terminated: ${inspect(crash, { depth: 4, breakLength: Infinity })}`);
       process.exit(crash);
+      log(() => host.logger.error(`gen_server ${process.name ?? process.pid.toString()} terminated: ${inspect(crash, { depth: 4, breakLength: Infinity })}`));
       return;
     }
   }
@@ -203,11 +203,20 @@ async function handle<State>(process: Process, h: GenServerHandlers<State>, host
     return { state: next === undefined ? state : next };
   }
   if (h.handleInfo === undefined) {
-    host.logger.warn(`gen_server ${process.name ?? process.pid.toString()} received an unexpected message: ${String(message)}`);
+    log(() => host.logger.warn(`gen_server ${process.name ?? process.pid.toString()} received an unexpected message: ${inspect(message, { depth: 4, breakLength: Infinity })}`));
     return { state };
   }
   const next = await h.handleInfo(message, state);
   return { state: next === undefined ? state : next };
+}
+
+/** A user's logger that throws must not turn `stopped` into a rejection nobody handles. */
+function log(write: () => void): void {
+  try {
+    write();
+  } catch {
+    // nothing better to do with it
+  }
 }
 
 function sendTo(host: GenServerHost, process: Process, from: Tuple, reply: Term): void {
