@@ -47,6 +47,9 @@ export {
 export { Node } from './node/node.js';
 export { Process } from './node/process.js';
 export { PgScope } from './node/pg/scope.js';
+export { GenServer, callReply, noReply } from './node/gen-server.js';
+export { GleamSubjects, parseSubject } from './node/gleam-subject.js';
+export { elixirModule, elixirModuleName, elixirStruct, parseElixirStruct, elixirString, charlist, jsonTerm } from './node/elixir.js';
 
 // EPMD: the embedded port mapper, usable on its own
 export { EpmdServer } from './epmd/server.js';
@@ -68,6 +71,8 @@ export type { PgMembers, PgListener, PgScopeMonitor, PgGroupMonitor } from './no
 export type { PgEvent } from './node/pg/membership.js';
 export type { PgGroupMembers } from './node/pg/messages.js';
 export type { ExposedFunction } from './node/rpc.js';
+export type { GenServerHandlers, CallReturn, CallResult } from './node/gen-server.js';
+export type { SubjectParts } from './node/gleam-subject.js';
 export type { DnsClusterOptions, OptionalFields, ClusterLogger, LoggerLevel, DnsQueryOptions, NamePattern, EpmdNamesOptions } from './cluster/dns-cluster.js';
 export type { DiscoveryResult, DiscoveryEvent, NodeConnectError, ClusterNode } from './cluster/handle.js';
 export type { Resolver, ConnectError, ConnectNodeResult, DefaultResolverOptions, ResolverNode } from './cluster/resolver.js';

@@ -15,6 +15,8 @@ import { atom, Atom, ImproperList, Pid, Reference, Tuple, tuple, type Term } fro
 import { Connections, type ConnectResult } from './connections.js';
 import { GEN_CALL, GEN_CAST, replyFor } from './gen.js';
 import { PgScope } from './pg/scope.js';
+import { startGenServer, type GenServer, type GenServerHandlers } from './gen-server.js';
+import { GleamSubjects } from './gleam-subject.js';
 import { NOCONNECTION, Router } from './router.js';
 import { Outbox } from './outbox.js';
 import { RefMaker } from './refs.js';
@@ -67,6 +69,8 @@ export class Node extends EventEmitter<NodeEvents> {
   readonly creation: number;
   /** The distribution port this node listens on. */
   readonly port: number;
+  /** Gleam `Subject`s (gleam_erlang 1.x): make, receive on, send to and call them. */
+  readonly gleam: GleamSubjects = new GleamSubjects(this);
   private readonly connections: Connections;
   private readonly router: Router;
   private readonly refs: RefMaker;
@@ -304,6 +308,22 @@ export class Node extends EventEmitter<NodeEvents> {
     if (!(from instanceof Tuple) || from.length !== 2 || !(from[0] instanceof Pid)) throw new TypeError('reply: From must be {Pid, Tag}');
     const { to, message } = replyFor(from, reply);
     this.router.sendReply(this.system.pid, to, message);
+  }
+
+  /**
+   * Starts a gen_server-style process (see `GenServerHandlers`), registered as `name`
+   * when one is given, that answers `gen_server:call`/`cast`, Elixir's `GenServer.call`/`cast`
+   * and `node.call` one message at a time. A handler that throws ends only that server,
+   * with `{js_exception, Message}`, which its callers get as their exit reason.
+   * Resolves once `init` has run; rejects with init's error (the process exits).
+   * Rejects with an Error when `name` is already registered, NotRunningError when the node is stopped.
+   */
+  serve<State>(handlers: GenServerHandlers<State>): Promise<GenServer>;
+  serve<State>(name: string, handlers: GenServerHandlers<State>): Promise<GenServer>;
+  async serve<State>(a: string | GenServerHandlers<State>, b?: GenServerHandlers<State>): Promise<GenServer> {
+    const [name, handlers] = typeof a === 'string' ? [a, b ?? {}] : [undefined, a];
+    const host = { sendReply: this.router.sendReply.bind(this.router), logger: this.o.logger };
+    return startGenServer(this.spawn(name === undefined ? {} : { name }), handlers, host);
   }
 
   /**
