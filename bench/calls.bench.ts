@@ -1,8 +1,8 @@
 /**
  * Calls and small messages against BEAM, each beside its BEAM <-> BEAM anchor in the
  * same round: sequential gen_server calls TS -> BEAM, 32 concurrent TS callers,
- * calls BEAM -> TS (a TS process serving `$gen_call`s), and 20,000 small messages
- * TS -> BEAM. Rounds are interleaved (TS, then BEAM, then TS...) and each figure is
+ * calls BEAM -> TS (a TS process serving `$gen_call`s), 20,000 small messages
+ * TS -> BEAM, and 2,000 messages of a 64 KiB binary each way (sent in two fragments). Rounds are interleaved (TS, then BEAM, then TS...) and each figure is
  * the median of the rounds, printed with its ratio to the anchor (>= 1 is as fast as
  * BEAM or faster).
  *
@@ -27,6 +27,7 @@ const SEQ = 3000;
 const CONC_TOTAL = 20_000;
 const CONC = 32;
 const MSGS = 20_000;
+const BIG = 2000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
@@ -86,6 +87,27 @@ async function main(): Promise<void> {
       me.exit();
       add('small messages TS -> BEAM', 'beam', await beamRate(
         `{T, _} = timer:tc(fun() -> [{sink, '${b.name}'} ! {seq, I} || I <- lists:seq(1, ${MSGS})], {sink, '${b.name}'} ! {count, 0, self()}, receive {counted, _} -> ok end end), T.`, MSGS));
+
+      // 64 KiB binaries, both ways, against BEAM -> BEAM (c to b) in the same round.
+      const big = Buffer.alloc(64 * 1024, 7);
+      const me2 = ts.spawn();
+      t0 = performance.now();
+      for (let i = 0; i < BIG; i++) if (!me2.send({ name: 'sink', node: b.name }, big)) await ts.drain(b.name);
+      me2.send({ name: 'sink', node: b.name }, tuple(atom('count'), BIG, me2.pid));
+      await me2.receive(60_000);
+      add('64 KiB messages TS -> BEAM', 'ts', BIG / ((performance.now() - t0) / 1000));
+      me2.exit();
+      const bigSink = ts.spawn({ name: 'ts_big' });
+      t0 = performance.now();
+      await b.eval(`Bin = binary:copy(<<7>>, 65536), spawn(fun() -> [{ts_big, '${ts.name}'} ! Bin || _ <- lists:seq(1, ${BIG})], {ts_big, '${ts.name}'} ! done end), ok.`);
+      for (let i = 0; i < BIG; i++) await bigSink.receive(60_000);
+      await bigSink.receive((m) => m === atom('done'), 60_000);
+      add('64 KiB messages BEAM -> TS', 'ts', BIG / ((performance.now() - t0) / 1000));
+      bigSink.exit();
+      const beamBig = await beamRate(
+        `Bin = binary:copy(<<7>>, 65536), {T, _} = timer:tc(fun() -> [{sink, '${b.name}'} ! Bin || _ <- lists:seq(1, ${BIG})], {sink, '${b.name}'} ! {count, 0, self()}, receive {counted, _} -> ok end end), T.`, BIG);
+      add('64 KiB messages TS -> BEAM', 'beam', beamBig);
+      add('64 KiB messages BEAM -> TS', 'beam', beamBig);
     }
   } finally {
     await ts.stop();

@@ -46,6 +46,10 @@ export {
 // Node: a distributed Erlang node, its processes and messages
 export { Node } from './node/node.js';
 export { Process } from './node/process.js';
+export { PgScope } from './node/pg/scope.js';
+export { GenServer, callReply, noReply } from './node/gen-server.js';
+export { GleamSubjects, parseSubject } from './node/gleam-subject.js';
+export { elixirModule, elixirModuleName, elixirStruct, parseElixirStruct, elixirString, charlist, jsonTerm } from './node/elixir.js';
 
 // EPMD: the embedded port mapper, usable on its own
 export { EpmdServer } from './epmd/server.js';
@@ -55,16 +59,22 @@ export { DnsCluster, DnsQuery, startSpec, discoverNodes, hasRan, stop, defaultLo
 export { DnsClusterHandle } from './cluster/handle.js';
 export { defaultResolver } from './cluster/resolver.js';
 
-export type { Term } from './term/types.js';
+export type { Term, DecodedTerm, DecodedImproperList, TupleConstructor } from './term/types.js';
 export type { Logger, LoggerOption, LogFunction, LogLevel } from './logger.js';
 export type { NodeOptions } from './node/options.js';
 export type { NodeTlsOptions } from './node/tls-options.js';
-export type { NodeEvents, NodedownReason } from './node/node.js';
+export type { NodeEvents, NodedownReason, NodeStats } from './node/node.js';
+export type { ConnectionStats } from './distribution/connection.js';
 export type { ConnectResult } from './node/connections.js';
 export type { Destination } from './node/process.js';
 export type { Matcher } from './node/mailbox.js';
+export type { PgMembers, PgListener, PgScopeMonitor, PgGroupMonitor } from './node/pg/scope.js';
+export type { PgEvent } from './node/pg/membership.js';
+export type { PgGroupMembers } from './node/pg/messages.js';
 export type { ExposedFunction } from './node/rpc.js';
-export type { DnsClusterOptions, ClusterLogger, LoggerLevel, DnsQueryOptions, NamePattern, EpmdNamesOptions } from './cluster/dns-cluster.js';
+export type { GenServerHandlers, CallReturn, CallResult } from './node/gen-server.js';
+export type { SubjectParts } from './node/gleam-subject.js';
+export type { DnsClusterOptions, OptionalFields, ClusterLogger, LoggerLevel, DnsQueryOptions, NamePattern, EpmdNamesOptions } from './cluster/dns-cluster.js';
 export type { DiscoveryResult, DiscoveryEvent, NodeConnectError, ClusterNode } from './cluster/handle.js';
 export type { Resolver, ConnectError, ConnectNodeResult, DefaultResolverOptions, ResolverNode } from './cluster/resolver.js';
 export type { EncodeOptions } from './term/encode.js';

@@ -4,6 +4,8 @@
  * https://prometheus.io/docs/instrumenting/exposition_formats/
  */
 import type { DiscoveryEvent } from '../cluster/handle.js';
+import type { ConnectionStats } from '../distribution/connection.js';
+import type { NodeStats } from '../node/node.js';
 
 /** Upper bounds (seconds) of the discovery duration histogram: DNS answers in ms, connect timeouts in s. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -14,7 +16,18 @@ type NodeKind = 'visible' | 'hidden';
 export interface MetricsSnapshot {
   connected: Record<NodeKind, number>;
   ready: boolean;
+  /** The node's traffic counters (`node.stats()`), once it has started. */
+  traffic: NodeStats | undefined;
 }
+
+/** The traffic counters, each as a node-wide family and a per-peer one. */
+const TRAFFIC: Array<{ key: keyof ConnectionStats; name: string; help: string }> = [
+  { key: 'bytesIn', name: 'nessie_dist_received_bytes_total', help: 'Bytes received on distribution connections' },
+  { key: 'bytesOut', name: 'nessie_dist_sent_bytes_total', help: 'Bytes sent on distribution connections' },
+  { key: 'messagesIn', name: 'nessie_dist_received_messages_total', help: 'Messages received on distribution connections' },
+  { key: 'messagesOut', name: 'nessie_dist_sent_messages_total', help: 'Messages sent on distribution connections' },
+  { key: 'busyEvents', name: 'nessie_dist_busy_total', help: 'Sends that found a distribution connection over its busy limit' },
+];
 
 export class Metrics {
   private readonly up: Record<NodeKind, number> = { visible: 0, hidden: 0 };
@@ -82,6 +95,16 @@ export class Metrics {
     family('nessie_dns_lookup_failures_total', 'counter', 'DNS lookups that failed, per query.',
       [...this.lookupFailures].map(([query, n]): [string, number] => [`nessie_dns_lookup_failures_total${labels({ query })}`, n]));
     family('nessie_connect_failures_total', 'counter', 'Connects to discovered nodes that failed.', [['nessie_connect_failures_total', this.connectFailures]]);
+    if (now.traffic !== undefined) {
+      const { total, peers } = now.traffic;
+      for (const t of TRAFFIC) family(t.name, 'counter', `${t.help}, closed ones included.`, [[t.name, total[t.key]]]);
+      // Per peer: the connections up now, each counted since it came up (a reconnect starts again at 0).
+      for (const t of TRAFFIC) {
+        const name = t.name.replace('nessie_dist_', 'nessie_dist_peer_');
+        family(name, 'counter', `${t.help}, per connection up now.`,
+          Object.entries(peers).map(([peer, s]): [string, number] => [`${name}${labels({ peer })}`, s[t.key]]));
+      }
+    }
     return `${out.join('\n')}\n`;
   }
 }

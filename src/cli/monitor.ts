@@ -87,6 +87,7 @@ export class StartMonitor implements StatusSource {
     return this.metricsStore.render({
       connected: { visible: this.node?.nodes('visible').length ?? 0, hidden: this.node?.nodes('hidden').length ?? 0 },
       ready: r.ready,
+      traffic: this.node?.stats(),
     });
   }
 }

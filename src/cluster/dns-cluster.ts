@@ -25,18 +25,18 @@ export type NamePattern = string | RegExp | ((name: string, address: string) => 
  * DNS name gives are `basename@address` (the local node's basename, or the query's own),
  * or with `names`, every name registered with EPMD at that address that matches.
  */
-export type DnsQuery = { type: 'query'; query: string; basename?: string; names?: NamePattern } | { type: 'ignore' };
+export type DnsQuery = { type: 'query'; query: string; basename?: string | undefined; names?: NamePattern | undefined } | { type: 'ignore' };
 
-/** Options of `DnsQuery.query`: at most one of them. */
+/** Options of `DnsQuery.query`: at most one of them (`undefined` counts as not given). */
 export interface DnsQueryOptions {
   /** The basename of the nodes at the answered addresses. Default: the local node's basename. */
-  basename?: string;
+  basename?: string | undefined;
   /**
    * Ask each answered address's EPMD for its registered names (NAMES_REQ) and connect to
    * those that match, for deployments whose basename changes per release. Needs a
    * resolver with `names` (the default resolver has it). See `withEpmdNames`.
    */
-  names?: NamePattern;
+  names?: NamePattern | undefined;
 }
 
 export const DnsQuery = {
@@ -194,8 +194,8 @@ export class DnsCluster {
   }
 
   /** How `names` queries ask EPMD (per-address timeout, cache time, cache size). Default `{ timeoutMs: 1000, cacheMs: 30000, maxCached: 1024 }`. */
-  withEpmdNames(options: Partial<EpmdNamesOptions>): DnsCluster {
-    return this.with({ epmdNames: { ...this.options.epmdNames, ...options } });
+  withEpmdNames(options: OptionalFields<EpmdNamesOptions>): DnsCluster {
+    return this.with({ epmdNames: { ...this.options.epmdNames, ...givenFields(options) } });
   }
 
   /** Disconnect the nodes this cluster connected when it stops. Default false. */
@@ -226,13 +226,29 @@ export class DnsCluster {
  * @throws InvalidOptionError (ERR_INVALID_OPTION) for bad options, a name already used
  *   on this node, or a `names` query with a resolver that has no `names`.
  */
-export async function startSpec(cluster: DnsCluster | Partial<DnsClusterOptions>, node: ClusterNode): Promise<DnsClusterHandle> {
-  const options = validate(cluster instanceof DnsCluster ? cluster.build() : { ...DEFAULTS, ...cluster });
+export async function startSpec(cluster: DnsCluster | OptionalFields<DnsClusterOptions>, node: ClusterNode): Promise<DnsClusterHandle> {
+  const options = validate(cluster instanceof DnsCluster ? cluster.build() : { ...DEFAULTS, ...givenFields(cluster) });
   const resolver = options.resolver ?? defaultResolver(node);
   if (resolver.names === undefined && options.queries.some((q) => q.type === 'query' && q.names !== undefined)) {
     throw new InvalidOptionError('query names', 'a resolver with names(address, timeoutMs), as defaultResolver has', 'a resolver without names');
   }
   return DnsClusterHandle.start(options, resolver, node);
+}
+
+/**
+ * `T` with every field optional, `undefined` meaning "not given" (the default), so that
+ * `{ interval: config.interval }` type-checks under `exactOptionalPropertyTypes`.
+ */
+export type OptionalFields<T> = { [K in keyof T]?: T[K] | undefined };
+
+/** The fields of `o` that were given: an `undefined` one must not hide a default when spread. */
+function givenFields<T extends object>(o: OptionalFields<T>): Partial<T> {
+  const given: Partial<T> = {};
+  if (o === null || typeof o !== 'object') return given; // as spreading it would: validate() then judges the defaults
+  for (const key of Object.keys(o) as Array<keyof T>) {
+    if (o[key] !== undefined) given[key] = o[key] as T[keyof T];
+  }
+  return given;
 }
 
 function validate(o: DnsClusterOptions): DnsClusterOptions {

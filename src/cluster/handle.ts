@@ -72,6 +72,14 @@ export class DnsClusterHandle extends EventEmitter<{ discovery: [DiscoveryEvent]
   /** Consecutive rounds each connected node has been missing from DNS (for prune). */
   private readonly misses = new Map<string, number>();
   private readonly namesCache: EpmdNamesCache;
+  /**
+   * Nodes whose last connect failed, with the rounds they have failed in a row, and
+   * queries whose last lookup failed: each is logged at error when it starts failing
+   * and once when it recovers, not every round. Only names of the current round are
+   * kept, so this is bounded by the DNS answers.
+   */
+  private readonly failingNodes = new Map<string, number>();
+  private readonly failingLookups = new Set<string>();
   /** The last round's outcome, for status pages. */
   lastDiscovery: DiscoveryEvent | undefined;
 
@@ -207,15 +215,28 @@ export class DnsClusterHandle extends EventEmitter<{ discovery: [DiscoveryEvent]
     const results = await mapLimited(todo, this.options.maxConcurrentConnects, (name) => this.connectOne(name));
     const connected: string[] = [];
     const failed: NodeConnectError[] = [];
+    // A node no longer tried (gone from DNS, or connected some other way) is no longer
+    // failing; but one missing because a lookup failed may still be, so keep it then.
+    if (lookupErrors.length === 0) {
+      const tried = new Set(todo);
+      for (const name of this.failingNodes.keys()) if (!tried.has(name)) this.failingNodes.delete(name);
+    }
     for (const [i, error] of results.entries()) {
       const name = todo[i];
       if (error === undefined) {
         connected.push(name);
         this.connectedByUs.add(name);
+        // The seed's line; after failures it is also the recovery line.
+        const failedRounds = this.failingNodes.get(name);
+        this.failingNodes.delete(name);
         log('info', `Connected to node ${name}`);
+        if (failedRounds !== undefined) log('debug', `${name} connected after ${failedRounds} failed rounds`);
       } else {
         failed.push({ node: name, error });
-        log('error', `Failed to connect to node ${name}: ${describeError(error)}`);
+        const failedRounds = (this.failingNodes.get(name) ?? 0) + 1;
+        this.failingNodes.set(name, failedRounds);
+        if (failedRounds === 1) log('error', `Failed to connect to node ${name}: ${describeError(error)}`);
+        else log('debug', `Failed to connect to node ${name}: ${describeError(error)} (${failedRounds} rounds in a row)`);
         // The name may be stale (a new release registered another): ask that EPMD again next round.
         if (origin.get(name)?.viaNames === true) this.namesCache.forget(origin.get(name)!.address);
       }
@@ -232,7 +253,7 @@ export class DnsClusterHandle extends EventEmitter<{ discovery: [DiscoveryEvent]
     return this.resolver.connectedNodes !== undefined ? this.resolver.connectedNodes() : this.resolver.listNodes();
   }
 
-  /** Looks every query up at once; a failing query is logged (debug) and contributes nothing. */
+  /** Looks every query up at once; a failing query is logged and contributes nothing. */
   private async lookupAll(): Promise<{ outcomes: QueryOutcome[]; lookupErrors: DiscoveryEvent['lookupErrors']; namesErrors: DiscoveryEvent['namesErrors'] }> {
     const lookupErrors: DiscoveryEvent['lookupErrors'] = [];
     const namesErrors: DiscoveryEvent['namesErrors'] = [];
@@ -251,9 +272,12 @@ export class DnsClusterHandle extends EventEmitter<{ discovery: [DiscoveryEvent]
     } catch (err) {
       const message = (err as Error)?.message ?? String(err);
       lookupErrors.push({ query: q.query, error: message });
-      log('error', `DNS lookup of ${q.query} failed: ${message}`);
+      const first = !this.failingLookups.has(q.query);
+      this.failingLookups.add(q.query);
+      log(first ? 'error' : 'debug', `DNS lookup of ${q.query} failed: ${message}`);
       return { query: q, ok: false, addresses: [], found: [] };
     }
+    if (this.failingLookups.delete(q.query)) log('info', `DNS lookup of ${q.query} succeeded again`);
     const pattern = q.names;
     if (pattern === undefined) return { query: q, ok: true, addresses, found: addresses.map((address) => ({ node: `${basename}@${address}`, address, viaNames: false })) };
     const answers = await mapLimited(addresses, this.options.maxConcurrentConnects, (address) => this.namesCache.lookup(address));

@@ -49,18 +49,18 @@ export interface ResolverNode {
 
 export interface DefaultResolverOptions {
   /** DNS servers to ask (`'127.0.0.1:5354'`, `'[::1]:53'`). Default: the system's. */
-  servers?: string[];
+  servers?: string[] | undefined;
   /** Search domains for names that do not end in a dot. Default: `search` of /etc/resolv.conf. */
-  searchDomains?: string[];
+  searchDomains?: string[] | undefined;
   /** Names with fewer dots than this try the search domains first (resolv.conf `ndots`; Kubernetes sets 5). Default: resolv.conf's, else 1. */
-  ndots?: number;
+  ndots?: number | undefined;
   /** Per-query timeout in ms. Default 5000. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /**
    * The EPMD port `names` queries ask at each address: the one the node itself looks
    * peers up on. Default: ERL_EPMD_PORT, else 4369.
    */
-  epmdPort?: number;
+  epmdPort?: number | undefined;
 }
 
 /**

@@ -24,6 +24,8 @@ interface Sequence {
   refs: Atom[];
   chunks: Buffer[];
   size: number;
+  /** Memory its chunks hold: `size`, plus the fragment headers in front of the chunks kept as views. */
+  held: number;
   nextFragment: bigint;
   /** When its last fragment arrived (ms, the clock passed in). */
   lastAt: number;
@@ -34,6 +36,10 @@ export interface Reassembled {
   bytes: Buffer;
   refs: Atom[];
 }
+
+/** A fragment kept without a copy: at least this big, behind at most this much header (a start header with atom cache refs is copied). */
+const MIN_KEPT_FRAGMENT = 4096;
+const MAX_KEPT_HEADER = 64;
 
 export class FragmentAssembler {
   private readonly open = new Map<bigint, Sequence>();
@@ -50,7 +56,7 @@ export class FragmentAssembler {
     if (this.open.has(sequenceId)) throw this.error(`fragment sequence ${sequenceId} started twice`);
     if (fragmentId === 1n) return { bytes: chunk, refs };
     if (this.open.size >= this.limits.maxOpenSequences) throw this.error(`more than ${this.limits.maxOpenSequences} fragmented messages open`);
-    const seq: Sequence = { refs, chunks: [], size: 0, nextFragment: fragmentId - 1n, lastAt: now };
+    const seq: Sequence = { refs, chunks: [], size: 0, held: 0, nextFragment: fragmentId - 1n, lastAt: now };
     this.hold(seq, chunk);
     this.open.set(sequenceId, seq);
     return undefined;
@@ -64,7 +70,7 @@ export class FragmentAssembler {
     if (fragmentId === 1n) {
       this.checkSize(seq.size + chunk.length, chunk.length);
       this.open.delete(sequenceId);
-      this.pending -= seq.size;
+      this.pending -= seq.held;
       seq.chunks.push(chunk);
       return { bytes: Buffer.concat(seq.chunks, seq.size + chunk.length), refs: seq.refs };
     }
@@ -88,17 +94,27 @@ export class FragmentAssembler {
     }
   }
 
-  /** Bytes held by incomplete sequences. */
+  /** Bytes held by incomplete sequences (their fragments, and the headers in front of the big ones). */
   get pendingBytes(): number {
     return this.pending;
   }
 
-  // Frames are views into socket chunks; copy so a sequence does not pin them.
+  // A fragment is a view of the frame it came in. A frame inside a socket chunk is
+  // copied, so that a sequence does not pin the chunk. A big one spread over chunks is
+  // a buffer the framer joined, holding only the fragment and its header: kept as it
+  // is, saving a copy, and its header counted in the budget, so that the budget bounds
+  // the memory held (when the header would not fit, the fragment is copied instead).
   private hold(seq: Sequence, chunk: Buffer): void {
-    this.checkSize(seq.size + chunk.length, chunk.length);
-    seq.chunks.push(Buffer.from(chunk));
+    const header = chunk.buffer.byteLength - chunk.length;
+    const keep =
+      chunk.byteOffset === header && header <= MAX_KEPT_HEADER && chunk.length >= MIN_KEPT_FRAGMENT &&
+      this.pending + chunk.buffer.byteLength <= this.limits.maxPendingBytes;
+    const held = keep ? chunk.buffer.byteLength : chunk.length;
+    this.checkSize(seq.size + chunk.length, held);
+    seq.chunks.push(keep ? chunk : Buffer.from(chunk));
     seq.size += chunk.length;
-    this.pending += chunk.length;
+    seq.held += held;
+    this.pending += held;
   }
 
   // Checked before a fragment is kept: its message's size and the connection's budget.

@@ -44,7 +44,9 @@ function readName(buf: Buffer, at: number, len: number, stage: string): string {
   if (len === 0 || len > MAX_NAME_BYTES) fail(`node name of ${len} bytes`, stage);
   if (buf.length !== at + len) fail(`${stage} message has ${buf.length - at - len} unexpected bytes`, stage);
   const name = buf.toString('utf8', at, at + len);
-  if (!name.includes('@')) fail('node name without @', stage);
+  // dist_util:is_node_name/1: exactly one @, with text on both sides ('a@b@c', '@h', 'a@' are refused).
+  const at1 = name.indexOf('@');
+  if (at1 <= 0 || at1 === name.length - 1 || name.indexOf('@', at1 + 1) !== -1) fail(`node name ${JSON.stringify(name)} is not basename@host`, stage);
   return name;
 }
 

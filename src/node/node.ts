@@ -6,6 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { CallError, EpmdError, ErrorCode, InvalidOptionError, NessieError, NotRunningError, RpcError, TimeoutError } from '../errors.js';
+import type { ConnectionStats } from '../distribution/connection.js';
 import { parseControl } from '../distribution/control.js';
 import { LOCAL_DIST_FLAGS, DFLAG_PUBLISHED } from '../distribution/flags.js';
 import { registerNode, type EpmdRegistration } from '../epmd/client.js';
@@ -15,6 +16,9 @@ import { Connections, type ConnectResult } from './connections.js';
 import { TlsTransport } from '../distribution/transport.js';
 import { resolveTlsOptions, type NodeTlsOptions } from './tls-options.js';
 import { GEN_CALL, GEN_CAST, replyFor } from './gen.js';
+import { PgScope } from './pg/scope.js';
+import { startGenServer, type GenServer, type GenServerHandlers } from './gen-server.js';
+import { GleamSubjects } from './gleam-subject.js';
 import { NOCONNECTION, Router } from './router.js';
 import { Outbox } from './outbox.js';
 import { RefMaker } from './refs.js';
@@ -53,22 +57,36 @@ const NODEDOWN = atom('nodedown');
 /** Signals held per node while its connection is set up (see outbox.ts). */
 const MAX_HELD_SIGNALS = 65536;
 
+/** What `node.stats()` answers: traffic counters of the distribution connections. */
+export interface NodeStats {
+  /** All connections since the node started, closed ones included (counters that only grow). */
+  total: ConnectionStats;
+  /** The connections up now, by peer name, each counted since it came up. */
+  peers: Record<string, ConnectionStats>;
+}
+
 export class Node extends EventEmitter<NodeEvents> {
   readonly name: string;
   /** This incarnation's creation number, from EPMD (or random when EPMD-less). */
   readonly creation: number;
   /** The distribution port this node listens on. */
   readonly port: number;
+  /** Gleam `Subject`s (gleam_erlang 1.x): make, receive on, send to and call them. */
+  readonly gleam: GleamSubjects = new GleamSubjects(this);
   private readonly connections: Connections;
   private readonly router: Router;
   private readonly refs: RefMaker;
   private readonly outbox: Outbox;
   private readonly system: Process;
   private readonly exposed = new ExposedModules();
+  private readonly pgScopes = new Map<string, PgScope>();
   private readonly nodeAtom: Atom;
   private running = true;
   /** Set by start() when the node runs distribution over TLS. */
   private tls: TlsTransport | undefined;
+  /** The counters of the connections up now (kept from nodeup, so nodedown can add them to closedStats). */
+  private readonly upStats = new Map<string, ConnectionStats>();
+  private readonly closedStats: ConnectionStats = { bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0, busyEvents: 0 };
 
   private constructor(
     private readonly o: ResolvedNodeOptions,
@@ -188,6 +206,21 @@ export class Node extends EventEmitter<NodeEvents> {
     return this.connections.names(which === 'hidden');
   }
 
+  /**
+   * Traffic of the distribution connections: bytes and messages each way, and sends
+   * that found a connection over its busy limit; in total and per connected peer.
+   * A snapshot: later traffic does not change it.
+   */
+  stats(): NodeStats {
+    const total = { ...this.closedStats };
+    const peers: Record<string, ConnectionStats> = {};
+    for (const [peer, s] of this.upStats) {
+      peers[peer] = { ...s };
+      addStats(total, s);
+    }
+    return { total, peers };
+  }
+
   /** Connects to `name` like net_kernel:connect_node/1: true once connected, false if that failed. */
   async connect(name: string): Promise<boolean> {
     return (await this.tryConnect(name)).ok;
@@ -298,6 +331,22 @@ export class Node extends EventEmitter<NodeEvents> {
   }
 
   /**
+   * Starts a gen_server-style process (see `GenServerHandlers`), registered as `name`
+   * when one is given, that answers `gen_server:call`/`cast`, Elixir's `GenServer.call`/`cast`
+   * and `node.call` one message at a time. A handler that throws ends only that server,
+   * with `{js_exception, Message}`, which its callers get as their exit reason.
+   * Resolves once `init` has run; rejects with init's error (the process exits).
+   * Rejects with an Error when `name` is already registered, NotRunningError when the node is stopped.
+   */
+  serve<State>(handlers: GenServerHandlers<State>): Promise<GenServer>;
+  serve<State>(name: string, handlers: GenServerHandlers<State>): Promise<GenServer>;
+  async serve<State>(a: string | GenServerHandlers<State>, b?: GenServerHandlers<State>): Promise<GenServer> {
+    const [name, handlers] = typeof a === 'string' ? [a, b ?? {}] : [undefined, a];
+    const host = { sendReply: this.router.sendReply.bind(this.router), logger: this.o.logger };
+    return startGenServer(this.spawn(name === undefined ? {} : { name }), handlers, host);
+  }
+
+  /**
    * Makes `functions` callable from BEAM nodes as `rpc:call(Node, module, name, Args)`
    * and `erpc:call(...)`. Nothing else can be called: other calls get `undef`, and so
    * do calls with another arity (a key `'name/N'` gives the arity; a plain `'name'`
@@ -322,6 +371,27 @@ export class Node extends EventEmitter<NodeEvents> {
     const reason = badrpcReason(answer);
     if (reason !== undefined) throw new RpcError(`rpc ${module}:${fn} on ${node} failed`, reason);
     return answer;
+  }
+
+  /**
+   * The pg scope `scope` (default `pg`, the scope kernel's `start_pg` runs), started on
+   * first use and registered under its name as pg:start/1 does. BEAM nodes whose pg
+   * scope of the same name runs take it for one of theirs (OTP 23+ pg).
+   * @throws NotRunningError once the node stopped; Error when another process holds the name.
+   */
+  pg(scope = 'pg'): PgScope {
+    this.assertRunning();
+    let s = this.pgScopes.get(scope);
+    if (s === undefined) {
+      s = PgScope.start(scope, {
+        router: this.router,
+        logger: this.o.logger,
+        visibleNodes: () => this.nodes(),
+        connected: (node) => this.connections.get(node) !== undefined,
+      });
+      this.pgScopes.set(scope, s);
+    }
+    return s;
   }
 
   /** Sends a gen_server cast: `{'$gen_cast', Request}`. */
@@ -377,11 +447,18 @@ export class Node extends EventEmitter<NodeEvents> {
   private onUp(peer: string, hidden: boolean): void {
     // What waited for this connection goes out before anything sent from here on.
     this.outbox.connected(peer);
+    const conn = this.connections.get(peer);
+    if (conn !== undefined) this.upStats.set(peer, conn.stats);
+    // pg scopes look for their peers on every visible nodeup (net_kernel:monitor_nodes(true)).
+    if (!hidden) for (const scope of this.pgScopes.values()) scope.nodeup(peer);
     this.tell(() => this.emit('nodeup', peer, { hidden }));
   }
 
   private onDown(peer: string, hidden: boolean, error: NessieError | undefined): void {
     this.router.nodeDown(peer);
+    const stats = this.upStats.get(peer);
+    this.upStats.delete(peer);
+    if (stats !== undefined) addStats(this.closedStats, stats);
     this.tell(() => this.emit('nodedown', peer, this.running ? nodedownReason(error) : 'net_kernel_terminated', { hidden, error }));
   }
 
@@ -400,6 +477,14 @@ export class Node extends EventEmitter<NodeEvents> {
   private assertRunning(): void {
     if (!this.running) throw new NotRunningError(`node ${this.name} is stopped`);
   }
+}
+
+function addStats(into: ConnectionStats, more: ConnectionStats): void {
+  into.bytesIn += more.bytesIn;
+  into.bytesOut += more.bytesOut;
+  into.messagesIn += more.messagesIn;
+  into.messagesOut += more.messagesOut;
+  into.busyEvents += more.busyEvents;
 }
 
 /** The call tag: `[alias | Ref]`, as gen.erl makes it. */

@@ -10,56 +10,61 @@ import { parseNodeName, type NodeName } from './node-name.js';
 import { resolveTlsOptions, type NodeTlsOptions } from './tls-options.js';
 import type { TlsSettings } from '../distribution/transport.js';
 
+/**
+ * Options of `Node.start`. Every optional field also takes `undefined`, meaning "not
+ * given" (its default), so that `{ cookie: process.env.COOKIE }` type-checks under
+ * `exactOptionalPropertyTypes`.
+ */
 export interface NodeOptions {
   /** `basename@host`; the host is a hostname or an IP address (IPv6 bare: `app@fdaa:0:1::2`). */
   name: string;
   /** The shared secret. Default: NESSIE_COOKIE, RELEASE_COOKIE, else ~/.erlang.cookie (created when absent). */
-  cookie?: string;
+  cookie?: string | undefined;
   /**
    * How peers are found. Default `true`: register with the EPMD on this node's host at
    * port 4369 (or ERL_EPMD_PORT), starting an embedded EPMD when none listens, as erl does.
    * `{ port }` picks the EPMD port. `false`: EPMD-less, like `-start_epmd false -erl_epmd_port P`:
    * this node listens on `port` and assumes every peer listens on that same port.
    */
-  epmd?: boolean | { port?: number };
+  epmd?: boolean | { port?: number | undefined } | undefined;
   /** The distribution port. Default: any free port; required (and shared by all peers) when `epmd` is false. */
-  port?: number;
+  port?: number | undefined;
   /** A hidden node: not in other nodes' `nodes()`, and left out of `global`. Default false. */
-  hidden?: boolean;
+  hidden?: boolean | undefined;
   /** net_ticktime in seconds. Default 60. */
-  ticktime?: number;
+  ticktime?: number | undefined;
   /** net_setuptime: how long a connect and handshake may take, in ms. Default 7000. */
-  connectTimeout?: number;
+  connectTimeout?: number | undefined;
   /** The address to listen on. Default: the host part of the name when it is an IP address, else all addresses. */
-  listenAddress?: string;
+  listenAddress?: string | undefined;
   /** Largest message accepted from a peer, in bytes. Default 256 MiB. */
-  maxMessageSize?: number;
+  maxMessageSize?: number | undefined;
   /** Queued bytes above which `send` reports busy, per connection. Default 1 MiB (OTP's dist_buf_busy_limit). */
-  busyLimit?: number;
+  busyLimit?: number | undefined;
   /**
    * Hard cap on the bytes queued for one peer: a connection whose peer stops reading is
    * closed (ERR_SEND_QUEUE_OVERFLOW) once its queue passes it. Default the larger of
    * 64 MiB and 4 * busyLimit.
    */
-  maxQueuedBytes?: number;
+  maxQueuedBytes?: number | undefined;
   /**
    * Decode budget: most terms one incoming message may hold (each costs up to ~150
    * bytes of heap to decode). Over it the connection closes (ERR_TERM_DECODE_BUDGET).
    * Default 2^20.
    */
-  maxTermsPerMessage?: number;
+  maxTermsPerMessage?: number | undefined;
   /** Most bytes all incomplete fragmented messages of one connection may hold together. Default maxMessageSize. */
-  maxFragmentBytes?: number;
+  maxFragmentBytes?: number | undefined;
   /** A fragmented message that gets no fragment for this long (ms) closes its connection. Default the ticktime. */
-  fragmentTimeout?: number;
+  fragmentTimeout?: number | undefined;
   /** Where log lines go: a Logger object (pino, console...) or a `(level, message)` function. Default: warnings and errors on the console. */
-  logger?: LoggerOption;
+  logger?: LoggerOption | undefined;
   /**
    * Distribution over TLS, like erl's `-proto_dist inet_tls`: every connection, both ways,
    * is TLS (mutual, against `ca`, by default) and a plain TCP peer is refused. EPMD stays
    * plain TCP. Default: plain TCP.
    */
-  tls?: NodeTlsOptions;
+  tls?: NodeTlsOptions | undefined;
 }
 
 export interface ResolvedNodeOptions {

@@ -98,6 +98,21 @@ export class Router implements ProcessHost {
     return this.outbox.send(dest.node, dop.regSend(from, atom(dest.name)), message);
   }
 
+  /**
+   * `erlang:send(Dest, Msg, [noconnect])`: like route, but a message for a node we are
+   * not connected to is dropped instead of starting a connect (pg sends this way).
+   */
+  routeNoconnect(from: Pid, dest: Pid | { name: string; node: string }, message: Term): void {
+    if (dest instanceof Pid) {
+      if (this.registry.isLocal(dest)) this.registry.local(dest)?.deliver(message);
+      else this.outbox.send(dest.node.name, dop.sendSender(from, dest), message, false);
+    } else if (dest.node === this.localNode) {
+      this.registry.whereis(dest.name)?.deliver(message);
+    } else {
+      this.outbox.send(dest.node, dop.regSend(from, atom(dest.name)), message, false);
+    }
+  }
+
   link(from: Process, to: Pid): void {
     if (to.equals(from.pid)) return;
     if (this.registry.isLocal(to)) {

@@ -140,14 +140,14 @@ function isList(t: Term): t is Term[] {
  * Erlang form). Both are class `error`: a JS throw means failure, while an Erlang
  * `throw` would make rpc:call return the value as if it were a result.
  */
-function thrownReason(thrown: unknown): Term {
+export function thrownReason(thrown: unknown): Term {
   if (thrown instanceof Error) return tuple(JS_EXCEPTION, textOf(() => String(thrown.message)));
   if (unencodable(thrown) === undefined) return tuple(JS_THROW, thrown as Term);
   return tuple(JS_THROW, textOf(() => String(thrown)));
 }
 
 /** Why `value` cannot be sent inside a reply, or undefined when it can. */
-function unencodable(value: unknown): string | undefined {
+export function unencodable(value: unknown): string | undefined {
   // encode() takes a LocalTerm at the top only, and a reply always wraps the value.
   if (value instanceof LocalTerm) return 'a LocalTerm can only be sent whole, not as a return value';
   try {

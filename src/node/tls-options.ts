@@ -10,27 +10,28 @@ import type { TlsSettings } from '../distribution/transport.js';
 
 type Pem = string | Buffer;
 
+/** Every optional field also takes `undefined`, meaning its default (as NodeOptions). */
 export interface NodeTlsOptions {
   /** This node's certificate chain, PEM (leaf first). Used in both roles (OTP server_certfile/client_certfile). */
   cert: Pem;
   /** Its private key, PEM, unencrypted. A key that does not parse or does not match `cert` refuses the start. */
   key: Pem;
   /** The CA bundle peers' certificates must chain to, PEM. Required unless `verify` is 'verify_none'. */
-  ca?: Pem | Pem[];
+  ca?: Pem | Pem[] | undefined;
   /** Default 'verify_peer' (both roles): mutual TLS. 'verify_none' accepts any certificate; for tests only. */
-  verify?: 'verify_peer' | 'verify_none';
+  verify?: 'verify_peer' | 'verify_none' | undefined;
   /** Refuse a connecting peer that presents no certificate. Default true (OTP's default is false). */
-  failIfNoPeerCert?: boolean;
+  failIfNoPeerCert?: boolean | undefined;
   /**
    * The name a peer's server certificate must carry when we dial it. Default: the host part
    * of its node name, as inet_tls_dist does (`{server_name_indication, Host}`). `false`
    * checks the chain only (OTP `{server_name_indication, disable}`).
    */
-  serverName?: string | false;
+  serverName?: string | false | undefined;
   /** Lowest TLS version. Default 'TLSv1.2'; TLS 1.3 is always allowed. */
-  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  minVersion?: 'TLSv1.2' | 'TLSv1.3' | undefined;
   /** OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are OpenSSL's defaults). Default Node's. */
-  ciphers?: string;
+  ciphers?: string | undefined;
 }
 
 /** Checks `tls` and turns it into transport settings; undefined when TLS is off. */

@@ -25,7 +25,8 @@ import {
   Reference,
   Tuple,
   brandTuple,
-  type Term,
+  type DecodedImproperList,
+  type DecodedTerm,
 } from './types.js';
 
 /** Options of `decode`. */
@@ -70,7 +71,7 @@ const MAX_SAFE_BIG_BYTES = 6; // 48 bits: always a safe integer
  * copy them (`Buffer.from(b)`) if you keep them and reuse `bytes`.
  * @throws DecodeError (code ERR_TERM_DECODE) for truncated, malformed or trailing bytes.
  */
-export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Term {
+export function decode(bytes: Uint8Array, options: DecodeOptions = {}): DecodedTerm | LocalTerm {
   const buf = toBuffer(bytes);
   const r = new Reader(buf);
   if (r.uint8() !== VERSION_MAGIC) r.fail('not an external term: version byte 131 missing', undefined, 0);
@@ -94,7 +95,7 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = {}): Term {
  * Decodes one term without a version byte at `offset` (as in distribution messages
  * that follow a distribution header) and returns it with the offset after it.
  */
-export function decodeTerm(buf: Buffer, offset: number, context: DecodeContext = EMPTY_CONTEXT): { term: Term; offset: number } {
+export function decodeTerm(buf: Buffer, offset: number, context: DecodeContext = EMPTY_CONTEXT): { term: DecodedTerm; offset: number } {
   const r = new Reader(buf, offset);
   if (context.termsLeft !== undefined) {
     r.limit(context.termsLeft);
@@ -113,7 +114,7 @@ function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function decodeCompressed(r: Reader, options: DecodeOptions): Term {
+function decodeCompressed(r: Reader, options: DecodeOptions): DecodedTerm {
   const at = r.pos;
   r.pos++; // the tag
   const size = r.uint32();
@@ -145,16 +146,16 @@ type Open = (typeof Open)[keyof typeof Open];
 interface Frame {
   open: Open;
   /** Elements so far (tuple, list, fun free variables). */
-  items: Term[];
+  items: DecodedTerm[];
   /** Elements (or map pairs) still to read. */
   remaining: number;
-  map: Map<Term, Term> | undefined;
+  map: Map<DecodedTerm, DecodedTerm> | undefined;
   /** The map key whose value is being read. */
-  key: Term | undefined;
+  key: DecodedTerm | undefined;
   fun: FunHead | undefined;
 }
 
-function frame(open: Open, items: Term[], remaining: number, map?: Map<Term, Term>, fun?: FunHead): Frame {
+function frame(open: Open, items: DecodedTerm[], remaining: number, map?: Map<DecodedTerm, DecodedTerm>, fun?: FunHead): Frame {
   return { open, items, remaining, map, key: undefined, fun };
 }
 
@@ -168,7 +169,7 @@ type FunHead = Omit<Fun, 'freeVars'>;
 const MAX_RECURSION = 256;
 
 /** Reads one term: recursive (fast) for the shallow part, iterative below MAX_RECURSION. */
-function readTerm(r: Reader, ctx: DecodeContext, depth = 0): Term {
+function readTerm(r: Reader, ctx: DecodeContext, depth = 0): DecodedTerm {
   const buf = r.buf;
   const at = r.pos;
   if (at >= r.end) r.need(1);
@@ -215,7 +216,7 @@ function readTerm(r: Reader, ctx: DecodeContext, depth = 0): Term {
   }
 }
 
-function readContainer(r: Reader, ctx: DecodeContext, tag: number, depth: number): Term {
+function readContainer(r: Reader, ctx: DecodeContext, tag: number, depth: number): DecodedTerm {
   const at = r.pos;
   r.pos++;
   switch (tag) {
@@ -224,7 +225,7 @@ function readContainer(r: Reader, ctx: DecodeContext, tag: number, depth: number
       const arity = tag === Tag.SMALL_TUPLE_EXT ? r.uint8() : r.uint32();
       r.need(arity, tag);
       r.charge(arity, tag);
-      const t = new Array<Term>(arity);
+      const t = new Array<DecodedTerm>(arity);
       for (let i = 0; i < arity; i++) t[i] = readTerm(r, ctx, depth);
       return brandTuple(t);
     }
@@ -232,7 +233,7 @@ function readContainer(r: Reader, ctx: DecodeContext, tag: number, depth: number
       const len = r.uint32();
       r.need(len + 1, tag);
       r.charge(len + 1, tag);
-      const items = new Array<Term>(len);
+      const items = new Array<DecodedTerm>(len);
       const buf = r.buf;
       for (let i = 0; i < len; i++) {
         // Lists of integers are common; read them without a call per element.
@@ -257,7 +258,7 @@ function readContainer(r: Reader, ctx: DecodeContext, tag: number, depth: number
       const arity = r.uint32();
       r.need(arity * 2, tag);
       r.charge(arity * 2, tag);
-      const m = new Map<Term, Term>();
+      const m = new Map<DecodedTerm, DecodedTerm>();
       for (let i = 0; i < arity; i++) {
         const k = readTerm(r, ctx, depth);
         m.set(k, readTerm(r, ctx, depth));
@@ -269,9 +270,9 @@ function readContainer(r: Reader, ctx: DecodeContext, tag: number, depth: number
 }
 
 /** The iterative decoder: any depth, no recursion. */
-function readTermIterative(r: Reader, ctx: DecodeContext): Term {
+function readTermIterative(r: Reader, ctx: DecodeContext): DecodedTerm {
   const stack: Frame[] = [];
-  let value: Term;
+  let value: DecodedTerm;
   for (;;) {
     // Read one term; containers with elements open a frame and go round again.
     const at = r.pos;
@@ -368,7 +369,7 @@ function readTermIterative(r: Reader, ctx: DecodeContext): Term {
         const arity = r.uint32();
         r.need(arity * 2, tag);
         r.charge(arity * 2, tag);
-        const m = new Map<Term, Term>();
+        const m = new Map<DecodedTerm, DecodedTerm>();
         if (arity > 0) {
           stack.push(frame(Open.MapKey, [], arity, m));
           continue;
@@ -448,9 +449,9 @@ function readTermIterative(r: Reader, ctx: DecodeContext): Term {
         top.open = Open.MapValue;
         break;
       } else {
-        const m = top.map as Map<Term, Term>;
+        const m = top.map as Map<DecodedTerm, DecodedTerm>;
         const before = m.size;
-        m.set(top.key as Term, value);
+        m.set(top.key as DecodedTerm, value);
         if (m.size === before) r.fail('duplicate key in map');
         if (--top.remaining > 0) {
           top.open = Open.MapKey;
@@ -463,20 +464,24 @@ function readTermIterative(r: Reader, ctx: DecodeContext): Term {
   }
 }
 
-function makeFun(h: FunHead, freeVars: Term[]): Fun {
+function makeFun(h: FunHead, freeVars: DecodedTerm[]): Fun {
   return new Fun(h.arity, h.uniq, h.index, h.module, h.oldIndex, h.oldUniq, h.pid, freeVars);
 }
 
 /** Joins list elements and the tail that followed them in LIST_EXT. */
-function withTail(items: Term[], tail: Term): Term {
+function withTail(items: DecodedTerm[], tail: DecodedTerm): DecodedTerm {
   if (Array.isArray(tail) && !(tail instanceof Tuple)) {
     // [] (NIL_EXT) makes a proper list; a list tail (legal, never sent by OTP) extends it.
     for (let i = 0; i < tail.length; i++) items.push(tail[i]);
     return items;
   }
-  if (tail instanceof ImproperList) return new ImproperList(items.concat(tail.elements), tail.tail);
+  if (tail instanceof ImproperList) return improperList(items.concat(tail.elements), tail.tail);
   if (items.length === 0) return tail;
-  return new ImproperList(items, tail);
+  return improperList(items, tail);
+}
+
+function improperList(elements: DecodedTerm[], tail: DecodedTerm): DecodedImproperList {
+  return new ImproperList(elements, tail) as DecodedImproperList;
 }
 
 const utf8Fatal = new TextDecoder('utf-8', { fatal: true });

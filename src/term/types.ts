@@ -41,6 +41,43 @@ export type Term =
   | Fun
   | LocalTerm;
 
+/**
+ * What a decoded term can be: the part of `Term` that the decoder produces, so that
+ * narrowing a decoded value needs no casts. Compared with `Term`: binaries are always
+ * `Buffer`, never `string`; maps are always `Map`, never plain objects; atoms named
+ * `true`/`false` are booleans; integers are `number` when safe and `bigint` only
+ * beyond 2^53; lists, tuples, improper lists and maps hold decoded terms in turn.
+ * `LocalTerm` is not here: it can only be a whole encoding, so only `decode()` itself
+ * can return one.
+ */
+export type DecodedTerm =
+  | Atom
+  | boolean
+  | number
+  | bigint
+  | Float
+  | Buffer
+  | BitBinary
+  | Tuple<DecodedTerm>
+  | DecodedTerm[]
+  | DecodedImproperList
+  | Map<DecodedTerm, DecodedTerm>
+  | Pid
+  | Port
+  | Reference
+  | ExternalFun
+  | Fun;
+
+/**
+ * A decoded improper list: its elements and tail are decoded terms. (An interface
+ * rather than a type parameter of `ImproperList`, so that `new ImproperList([a], b)`
+ * needs no type argument when `a` and `b` differ.)
+ */
+export interface DecodedImproperList extends ImproperList {
+  readonly elements: DecodedTerm[];
+  readonly tail: DecodedTerm;
+}
+
 // Atoms are interned so that `===` works, but only weakly: a remote node could send
 // millions of distinct atoms, and an intern table that only grows would let it
 // exhaust our memory. An atom nobody references can be collected; a later atom
@@ -105,24 +142,32 @@ function inspectTuple(this: Term[], _depth: number, options: unknown, inspect: (
  * tuple, so it is never confused with a list. Build one with `tuple(a, b, c)`;
  * `x instanceof Tuple` and `isTuple(x)` tell tuples from lists.
  */
-export interface Tuple extends Array<Term> {
+export interface Tuple<T extends Term = Term> extends Array<T> {
   readonly [TUPLE_BRAND]: typeof inspectTuple;
 }
 
-export const Tuple = {
+/**
+ * `Tuple` as a value: `Tuple.fromArray` and `instanceof Tuple`. A decoded term narrows
+ * to `Tuple<DecodedTerm>` (its elements are decoded terms too), anything else to `Tuple`.
+ */
+export interface TupleConstructor {
   /** A tuple holding `elements` (copied). */
+  fromArray(elements: readonly Term[]): Tuple;
+  [Symbol.hasInstance](value: DecodedTerm | LocalTerm | undefined): value is Tuple<DecodedTerm>;
+  [Symbol.hasInstance](value: unknown): value is Tuple;
+}
+
+export const Tuple: TupleConstructor = {
   fromArray(elements: readonly Term[]): Tuple {
     return brandTuple(elements.slice());
   },
-  [Symbol.hasInstance](value: unknown): value is Tuple {
-    return isTuple(value);
-  },
+  [Symbol.hasInstance]: isTuple,
 };
 
 /** Marks `elements` (taken, not copied) as a tuple. */
-export function brandTuple(elements: Term[]): Tuple {
+export function brandTuple<T extends Term>(elements: T[]): Tuple<T> {
   (elements as { [TUPLE_BRAND]?: unknown })[TUPLE_BRAND] = inspectTuple;
-  return elements as Tuple;
+  return elements as Tuple<T>;
 }
 
 /** `{a, b, c}`: a tuple of the given elements. */
@@ -131,6 +176,8 @@ export function tuple(...elements: Term[]): Tuple {
 }
 
 /** `true` when `value` is an Erlang tuple (rather than a list). */
+export function isTuple(value: DecodedTerm | LocalTerm | undefined): value is Tuple<DecodedTerm>;
+export function isTuple(value: unknown): value is Tuple;
 export function isTuple(value: unknown): value is Tuple {
   return Array.isArray(value) && (value as { [TUPLE_BRAND]?: unknown })[TUPLE_BRAND] === inspectTuple;
 }

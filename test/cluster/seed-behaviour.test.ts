@@ -151,3 +151,62 @@ test('defaultResolver reports hidden connections through connectedNodes', () => 
   assert.deepEqual(r.listNodes(), ['a@10.0.0.2']);
   assert.deepEqual(r.connectedNodes?.(), ['a@10.0.0.2', 'h@10.0.0.3']);
 });
+
+test('a peer that keeps failing is logged at error when it starts failing and once when it recovers; a failing lookup likewise', async () => {
+  const dns: Record<string, string[] | Error> = { q: ['10.0.0.2'], bad: new Error('SERVFAIL') };
+  const up = new Set<string>();
+  const { resolver, connected } = fakeResolver(dns, up);
+  const log = recorder();
+  const handle = await DnsCluster.new().withQuery(['q', 'bad']).withInterval(null).withResolver(resolver).withLogger(log.logger).start(fakeNode());
+  const loud = () => log.lines.splice(0).filter((l) => !l.startsWith('debug:'));
+  for (let i = 0; i < 3; i++) await handle.discoverNodes(1000);
+  assert.deepEqual(loud(), ['error:DNS lookup of bad failed: SERVFAIL', 'error:Failed to connect to node app@10.0.0.2: failed to connect'], 'three failing rounds, one line each');
+  up.add('app@10.0.0.2');
+  dns.bad = [];
+  await handle.discoverNodes(1000);
+  assert.deepEqual(loud(), ['info:DNS lookup of bad succeeded again', 'info:Connected to node app@10.0.0.2']);
+  await handle.discoverNodes(1000);
+  assert.deepEqual(loud(), [], 'a healthy round says nothing');
+  // Failing again later is a new start: logged again.
+  up.delete('app@10.0.0.2');
+  connected.delete('app@10.0.0.2');
+  dns.bad = new Error('REFUSED');
+  await handle.discoverNodes(1000);
+  await handle.discoverNodes(1000);
+  assert.deepEqual(loud(), ['error:DNS lookup of bad failed: REFUSED', 'error:Failed to connect to node app@10.0.0.2: failed to connect']);
+  await handle.stop();
+});
+
+test('a failing peer that leaves DNS is forgotten: when it comes back failing, that is logged again', async () => {
+  const dns: Record<string, string[]> = { q: ['10.0.0.2'] };
+  const { resolver } = fakeResolver(dns, new Set());
+  const log = recorder();
+  const handle = await DnsCluster.new().withQuery('q').withInterval(null).withResolver(resolver).withLogger(log.logger).start(fakeNode());
+  const errors = () => log.lines.splice(0).filter((l) => l.startsWith('error:'));
+  await handle.discoverNodes(1000);
+  await handle.discoverNodes(1000);
+  assert.equal(errors().length, 1);
+  dns.q = [];
+  await handle.discoverNodes(1000);
+  dns.q = ['10.0.0.2'];
+  await handle.discoverNodes(1000);
+  assert.deepEqual(errors(), ['error:Failed to connect to node app@10.0.0.2: failed to connect']);
+  await handle.stop();
+});
+
+test('a failing peer hidden for a round by a failing lookup is not logged again as a new failure', async () => {
+  const dns: Record<string, string[] | Error> = { q: ['10.0.0.2'] };
+  const { resolver } = fakeResolver(dns, new Set());
+  const log = recorder();
+  const handle = await DnsCluster.new().withQuery('q').withInterval(null).withResolver(resolver).withLogger(log.logger).start(fakeNode());
+  const loud = () => log.lines.splice(0).filter((l) => !l.startsWith('debug:'));
+  await handle.discoverNodes(1000);
+  assert.deepEqual(loud(), ['error:Failed to connect to node app@10.0.0.2: failed to connect']);
+  dns.q = new Error('SERVFAIL');
+  await handle.discoverNodes(1000);
+  assert.deepEqual(loud(), ['error:DNS lookup of q failed: SERVFAIL']);
+  dns.q = ['10.0.0.2'];
+  await handle.discoverNodes(1000);
+  assert.deepEqual(loud(), ['info:DNS lookup of q succeeded again'], 'the peer is still failing: not a new start');
+  await handle.stop();
+});

@@ -14,6 +14,7 @@ import { EMPTY_DIST_HEADER, fragmentHeader } from '../../src/distribution/dist-h
 import {
   DFLAG_DIST_HDR_ATOM_CACHE, DFLAG_FRAGMENTS, DFLAGS_MANDATORY_OTP26, LOCAL_DIST_FLAGS,
 } from '../../src/distribution/flags.js';
+import { FragmentAssembler } from '../../src/distribution/fragments.js';
 import { frame4, PacketFramer, TICK } from '../../src/distribution/framing.js';
 import { decodeTerm } from '../../src/term/decode.js';
 import { encode } from '../../src/term/encode.js';
@@ -168,6 +169,40 @@ test('a peer with DFLAG_FRAGMENTS but not DFLAG_DIST_HDR_ATOM_CACHE gets the hea
     await until(() => h.frames.length >= 5, 'five frames');
     assert.deepEqual(readFrame(h.frames[0]), { control: tuple(DOP.SEND, atom(''), to), payload: atom('hi') });
     assert.deepEqual(h.frames.slice(1).map((f) => [f[0], f[1]]), [[131, 69], [131, 70], [131, 70], [131, 70]]);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('big messages go out in fragments whole and in order with the messages around them, each from its own buffer', async () => {
+  // The peer reads only once everything is queued, so the socket holds what it was
+  // handed (a buffer reused too early would show in the bytes that arrive).
+  const h = await harness({ fragmentSize: 64 * 1024, maxMessageSize: 1 << 22 }, false);
+  const assembler = new FragmentAssembler({ maxMessageSize: 1 << 22, maxOpenSequences: 4, maxPendingBytes: 1 << 22, timeoutMs: 60_000 }, 'us');
+  const big = (fill: number) => Buffer.alloc((1 << 21) + fill, fill);
+  const small = (i: number) => Buffer.alloc(1024, i);
+  try {
+    // In one turn: small ones, big ones back to back (each encoded right after the one
+    // before was handed to the socket), more small ones than a batch copies.
+    const sent: Buffer[] = [small(1), big(2), big(3), big(4), ...Array.from({ length: 100 }, (_, i) => small(10 + i)), big(5), small(6)];
+    for (const b of sent) h.conn.send(tuple(DOP.SEND, atom(''), to), b);
+    const framer = new PacketFramer({ maxFrameSize: 1 << 30, onFrame: (f) => h.frames.push(Buffer.from(f)) });
+    h.peer.on('data', (chunk: Buffer) => framer.push(chunk));
+    h.peer.resume();
+    const received: Term[] = [];
+    await until(() => {
+      for (const f of h.frames.splice(0)) {
+        if (f[1] === 68) received.push(readFrame(f).payload!);
+        else {
+          const ids = { seq: f.readBigUInt64BE(2), frag: f.readBigUInt64BE(10) };
+          const whole = f[1] === 69 ? assembler.start(ids.seq, ids.frag, [], f.subarray(19), 0) : assembler.continue(ids.seq, ids.frag, f.subarray(18), 0);
+          if (whole !== undefined) received.push(readFrame(Buffer.concat([EMPTY_DIST_HEADER, whole.bytes])).payload!);
+        }
+      }
+      return received.length >= sent.length;
+    }, 'every message');
+    assert.equal(received.length, sent.length);
+    received.forEach((r, i) => assert.ok(Buffer.isBuffer(r) && r.equals(sent[i]), `message ${i} arrived whole and in order`));
   } finally {
     await h.stop();
   }

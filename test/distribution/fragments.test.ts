@@ -47,3 +47,28 @@ test('a sequence with no fragment for timeoutMs is a protocol error; one that ke
   g.expire(9998);
   assert.throws(() => g.expire(9999), isCode('ERR_FRAGMENT_TIMEOUT'));
 });
+
+test('a big fragment in a buffer of its own is held without a copy, its header counted; a view into a bigger chunk is copied', () => {
+  const f = new FragmentAssembler({ ...limits, maxMessageSize: 1 << 20, maxPendingBytes: 1 << 20 }, 'p');
+  // As the framer joins a frame spread over socket chunks: 19 header bytes, then the fragment.
+  const joined = Buffer.alloc(19 + 8192, 1);
+  f.start(1n, 3n, [], joined.subarray(19), 0);
+  assert.equal(f.pendingBytes, 19 + 8192, 'the header in front of a kept fragment is counted');
+  // A frame in the middle of a socket chunk: copying it keeps the chunk from being pinned.
+  const chunk = Buffer.alloc(20_000, 2);
+  f.continue(1n, 2n, chunk.subarray(100, 100 + 8192), 0);
+  assert.equal(f.pendingBytes, 19 + 8192 + 8192);
+  joined.fill(7, 19);
+  chunk.fill(9);
+  const whole = f.continue(1n, 1n, Buffer.alloc(10, 3), 0);
+  assert.equal(f.pendingBytes, 0);
+  // The kept fragment is the caller's buffer (the change shows); the copied one is not.
+  assert.deepEqual([whole!.bytes[0], whole!.bytes[8191], whole!.bytes[8192], whole!.bytes[16383], whole!.bytes[16384]], [7, 7, 2, 2, 3]);
+});
+
+test('a big fragment whose header would not fit the budget is copied instead, as before', () => {
+  const f = new FragmentAssembler({ ...limits, maxMessageSize: 1 << 20, maxPendingBytes: 8192 + 10 }, 'p');
+  const joined = Buffer.alloc(19 + 8192, 1);
+  f.start(1n, 2n, [], joined.subarray(19), 0);
+  assert.equal(f.pendingBytes, 8192);
+});

@@ -32,6 +32,34 @@ test('send_name: new N form in golden bytes, and the old n form from OTP 23/24',
   assert.throws(() => parseSendName(Buffer.from([0x78])), /unexpected tag/);
 });
 
+test("incoming names follow OTP's is_node_name: exactly one @, text on both sides (golden bytes)", () => {
+  // What dist_util:is_node_name/1 says on OTP 25 for each name.
+  const verdicts: Array<[string, boolean]> = [['a@b', true], ['a b@c', true], ['a@b@c', false], ['@b', false], ['a@', false], ['@', false], ['ab', false]];
+  for (const [name, ok] of verdicts) {
+    const n = Buffer.from(name, 'latin1');
+    const sendName = Buffer.concat([
+      Buffer.from([0x4e]),                      // 'N'
+      Buffer.from([0, 0, 0, 1, 0, 0, 0, 5]),    // Flags
+      Buffer.from([0, 0, 0, 7]),                // Creation
+      Buffer.from([0, n.length]),               // Nlen
+      n,                                        // Name
+    ]);
+    const oldSendName = Buffer.concat([Buffer.from([0x6e, 0, 5, 0, 0x10, 0, 0]), n]); // 'n' | version 5 | flags | name
+    const challenge = Buffer.concat([
+      Buffer.from([0x4e]),                      // 'N'
+      Buffer.from([0, 0, 0, 1, 0, 0, 0, 5]),    // Flags
+      Buffer.from([0xde, 0xad, 0xbe, 0xef]),    // Challenge
+      Buffer.from([0, 0, 0, 7]),                // Creation
+      Buffer.from([0, n.length]),               // Nlen
+      n,                                        // Name
+    ]);
+    for (const [what, parse] of [['send_name', () => parseSendName(sendName).name], ['old send_name', () => parseSendName(oldSendName).name], ['challenge', () => parseChallenge(challenge).name]] as const) {
+      if (ok) assert.equal(parse(), name, `${what} ${name}`);
+      else assert.throws(parse, (e: unknown) => e instanceof HandshakeError && /node name/.test(e.message), `${what} ${name}`);
+    }
+  }
+});
+
 test('challenge round-trips; complement and reply are checked strictly', () => {
   const c = { flags: LOCAL_DIST_FLAGS, challenge: 0xdeadbeef, creation: 42, name: 'n@1.2.3.4' };
   assert.deepEqual(parseChallenge(composeChallenge(c)), c);
