@@ -5,9 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { atom, CallError, Node, RpcError, silentLogger, Tuple, tuple, type Pid } from '../../src/index.js';
 import { parseGenCall } from '../../src/node/gen.js';
+import { bigBinaryBothWays } from '../support/big-binary.js';
 import { ErlPeer, erlCommand, requireOtp, type OtpRelease } from '../support/erl-peer.js';
 import { eventually, freeSharedPort } from '../support/ports.js';
 
@@ -117,22 +117,7 @@ for (const otp of [25, 27] as OtpRelease[]) {
     if (!requireOtp(t, otp)) return;
     const { node, erl } = await pair(otp);
     try {
-      const big = Buffer.alloc(64 * 1024 * 1024);
-      for (let i = 0; i < big.length; i += 4096) big[i] = i & 0xff;
-      const md5 = createHash('md5').update(big).digest('hex');
-      await erl.eval(`register(big_sink, spawn(fun() -> receive {blob, From, B} -> From ! {got, byte_size(B), binary:encode_hex(erlang:md5(B))} end end)), ok.`);
-      const me = node.spawn();
-      me.send({ name: 'big_sink', node: ERL }, tuple(atom('blob'), me.pid, big));
-      const got = (await me.receive(60_000)) as Tuple;
-      assert.equal(got[1], big.length);
-      assert.equal(Buffer.from(got[2] as Buffer).toString().toLowerCase(), md5);
-
-      const back = node.spawn({ name: 'big_back' });
-      await erl.eval(`B = binary:copy(list_to_binary(lists:seq(0, 255)), 262144), {big_back, '${TS}'} ! {blob, B, erlang:md5(B)}, ok.`, 60_000);
-      const m = (await back.receive(60_000)) as Tuple;
-      const blob = m[1] as Buffer;
-      assert.equal(blob.length, 64 * 1024 * 1024);
-      assert.deepEqual(createHash('md5').update(blob).digest(), Buffer.from(m[2] as Buffer));
+      await bigBinaryBothWays(node, erl);
     } finally {
       await node.stop();
       await erl.stop();

@@ -6,9 +6,9 @@
 // Certificates are made with openssl in a temp directory per test (tls-certs.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { atom, DnsCluster, DnsQuery, defaultResolver, ErrorCode, Node, Tuple, tuple, type DnsClusterHandle, type NodeOptions, type Pid } from '../../src/index.js';
 import { Dnsmasq, requireDnsmasq } from '../support/dnsmasq.js';
+import { bigBinaryBothWays } from '../support/big-binary.js';
 import { ErlPeer, requireOtp, type OtpRelease } from '../support/erl-peer.js';
 import { eventually, freeSharedPort } from '../support/ports.js';
 import { TestPki } from '../support/tls-certs.js';
@@ -90,22 +90,7 @@ for (const otp of [25, 27] as OtpRelease[]) {
       const node = await Node.start({ name: TS, cookie: COOKIE, epmd: false, port, logger: recorder().logger, tls: pki.nodeTls(pki.issue('ts', 'ca')) });
       try {
         assert.equal(await node.ping(ERL), 'pong');
-        const big = Buffer.alloc(64 * 1024 * 1024);
-        for (let i = 0; i < big.length; i += 4096) big[i] = i & 0xff;
-        const md5 = createHash('md5').update(big).digest('hex');
-        await erl.eval(`register(big_sink, spawn(fun() -> receive {blob, From, B} -> From ! {got, byte_size(B), binary:encode_hex(erlang:md5(B))} end end)), ok.`);
-        const me = node.spawn();
-        me.send({ name: 'big_sink', node: ERL }, tuple(atom('blob'), me.pid, big));
-        const got = (await me.receive(60_000)) as Tuple;
-        assert.equal(got[1], big.length);
-        assert.equal(Buffer.from(got[2] as Buffer).toString().toLowerCase(), md5);
-
-        const back = node.spawn({ name: 'big_back' });
-        await erl.eval(`B = binary:copy(list_to_binary(lists:seq(0, 255)), 262144), {big_back, '${TS}'} ! {blob, B, erlang:md5(B)}, ok.`, 60_000);
-        const m = (await back.receive(60_000)) as Tuple;
-        const blob = m[1] as Buffer;
-        assert.equal(blob.length, 64 * 1024 * 1024);
-        assert.deepEqual(createHash('md5').update(blob).digest(), Buffer.from(m[2] as Buffer));
+        await bigBinaryBothWays(node, erl);
         // Still one connection, still TLS.
         assert.equal(await erl.eval(`{ok, I} = net_kernel:node_info('${TS}'), element(4, proplists:get_value(address, I)).`), 'tls');
       } finally {
