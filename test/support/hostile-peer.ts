@@ -1,6 +1,7 @@
 // A hand-made peer for attacks on the handshake: it speaks the handshake over a raw
 // socket with the pure compose/parse functions, claims any name and creation, and can
 // answer a challenge with a wrong cookie or stop answering at any step.
+import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { LOCAL_DIST_FLAGS } from '../../src/distribution/flags.js';
@@ -87,4 +88,21 @@ export async function hostileHandshake(o: HostileOptions): Promise<HostileOutcom
   outcome.acked = (await next()) !== undefined;
   socket.destroy();
   return outcome;
+}
+
+/**
+ * After a rogue connection was dropped: its socket is closed, the node is still
+ * connected to `erlName` alone, and pings go through both ways.
+ */
+export async function assertOnlyRogueDropped(
+  node: { nodes(): string[]; ping(name: string): Promise<'pong' | 'pang'>; name: string },
+  erl: { name: string; eval(expr: string): Promise<string> },
+  socket: Socket,
+): Promise<void> {
+  await Promise.race([once(socket, 'close'), new Promise((r) => setTimeout(r, 3000))]);
+  assert.ok(socket.destroyed || socket.readableEnded, 'the rogue connection was closed');
+  socket.destroy();
+  assert.deepEqual(node.nodes(), [erl.name], 'the other connection lives on');
+  assert.equal(await node.ping(erl.name), 'pong');
+  assert.equal(await erl.eval(`net_adm:ping('${node.name}').`), 'pong');
 }
