@@ -54,6 +54,8 @@ const FRAGMENT_SIZE = 64 * 1024;
 const DOWN = atom('DOWN');
 const ALIAS = atom('alias');
 const NODEDOWN = atom('nodedown');
+const NOPROC = atom('noproc');
+const WHEREIS = atom('whereis');
 /** Signals held per node while its connection is set up (see outbox.ts). */
 const MAX_HELD_SIGNALS = 65536;
 
@@ -282,13 +284,56 @@ export class Node extends EventEmitter<NodeEvents> {
   /**
    * Calls a gen_server (or a TS process serving `$gen_call`s) like gen_server:call/3.
    * A node not yet connected is connected first; one that cannot be reached fails the
-   * call at once, as gen does.
+   * call at once, as gen does. `{ global: name }` calls the process registered in OTP's
+   * `global` (resolved with `globalWhereis`, then called: each step may take `timeoutMs`).
    * @throws CallError with the exit reason as a term (`noproc`, `{nodedown, Node}`, ...); TimeoutError after `timeoutMs`.
    */
-  call(dest: Destination, request: Term, timeoutMs = 5000): Promise<Term> {
+  call(dest: Destination | { global: string }, request: Term, timeoutMs = 5000): Promise<Term> {
     this.assertRunning();
-    // No process per call: the call waits on an alias and a monitor of its own, as
-    // gen:call does since OTP 24, and a late reply to the alias, once removed, is dropped.
+    if (typeof dest === 'object' && 'global' in dest) return this.callGlobal(dest.global, request, timeoutMs);
+    return this.request(dest, (from) => tuple(GEN_CALL, from, request), timeoutMs);
+  }
+
+  /**
+   * The pid registered under `name` in OTP's `global`, like global:whereis_name/1, or
+   * undefined. Asked of every connected visible node's `global_name_server` (the
+   * message its handle_info({whereis, Name, From}) answers); the first pid wins, and
+   * nodes that do not answer within `timeoutMs` count as not knowing the name.
+   */
+  async globalWhereis(name: string, timeoutMs = 5000): Promise<Pid | undefined> {
+    this.assertRunning();
+    const asks = this.nodes('visible').map((peer) =>
+      this.request({ name: 'global_name_server', node: peer }, (from) => tuple(WHEREIS, atom(name), from), timeoutMs).then(
+        (answer) => (answer instanceof Pid ? answer : undefined),
+        () => undefined,
+      ),
+    );
+    return new Promise((resolve) => {
+      let left = asks.length;
+      if (left === 0) resolve(undefined);
+      for (const ask of asks) {
+        // cannot reject: each ask turns its failure into undefined above.
+        void ask.then((pid) => {
+          if (pid !== undefined) resolve(pid);
+          else if (--left === 0) resolve(undefined);
+        });
+      }
+    });
+  }
+
+  /** gen:call's `{global, Name}`: the name is resolved first; no such name is `noproc`, as there. */
+  private async callGlobal(name: string, request: Term, timeoutMs: number): Promise<Term> {
+    const pid = await this.globalWhereis(name, timeoutMs);
+    if (pid === undefined) throw new CallError(`call to {global, ${name}} failed: noproc`, NOPROC);
+    return this.call(pid, request, timeoutMs);
+  }
+
+  /**
+   * Sends `build(From)` to `dest` and waits for `{Tag, Reply}` the way gen:call does:
+   * no process per request, but an alias and a monitor of its own (OTP 24+), so a late
+   * reply to the alias, once removed, is dropped, and the monitor ends the wait early.
+   */
+  private request(dest: Destination, build: (from: Tuple) => Term, timeoutMs: number): Promise<Term> {
     const ref = this.refs.make();
     const router = this.router;
     return new Promise<Term>((resolve, reject) => {
@@ -316,7 +361,12 @@ export class Node extends EventEmitter<NodeEvents> {
       router.registry.addAlias(ref, waiter);
       router.monitor(waiter, dest, ref);
       if (done) return; // the monitor fired at once: noproc
-      router.route(this.system.pid, dest, tuple(GEN_CALL, tuple(this.system.pid, tagFor(ref)), request));
+      try {
+        router.route(this.system.pid, dest, build(tuple(this.system.pid, tagFor(ref))));
+      } catch (err) {
+        // An unencodable request: nothing was sent (sends are all-or-nothing).
+        settle(() => reject(err));
+      }
     });
   }
 

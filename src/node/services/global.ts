@@ -13,12 +13,14 @@
  * and 27 (test/interop/global.test.ts).
  */
 import type { Logger } from '../../logger.js';
-import { atom, Atom, Tuple, tuple, type Term } from '../../term/types.js';
+import { atom, Atom, Pid, Tuple, tuple, type Term } from '../../term/types.js';
 import { GEN_CAST, parseGenCall, replyFor } from '../gen.js';
 import type { Router } from '../router.js';
 
 const INIT_CONNECT = atom('init_connect');
 const IN_SYNC = atom('in_sync');
+const WHEREIS = atom('whereis');
+const UNDEFINED = atom('undefined');
 const ANSWERS = new Map<Atom, Term>([
   [atom('set_lock'), true],
   [atom('del_lock'), true],
@@ -37,6 +39,13 @@ export function startGlobal(router: Router, self: Atom, logger: Logger): void {
       if (cast instanceof Tuple && cast[0] === INIT_CONNECT && cast[2] instanceof Atom) {
         p.send({ name: 'global_name_server', node: cast[2].name }, tuple(GEN_CAST, tuple(IN_SYNC, self, true)));
       }
+      return;
+    }
+    // {whereis, Name, From}, global's handle_info: we hold no global names, so the
+    // answer is always undefined (node.globalWhereis asks BEAM nodes the same way).
+    if (message instanceof Tuple && message.length === 3 && message[0] === WHEREIS && message[2] instanceof Tuple && message[2].length === 2 && message[2][0] instanceof Pid) {
+      const { to, message: reply } = replyFor(message[2], UNDEFINED);
+      router.sendReply(p.pid, to, reply);
       return;
     }
     const call = parseGenCall(message);
