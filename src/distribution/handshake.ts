@@ -67,8 +67,8 @@ export function composeSendName(flags: bigint, creation: number, name: string): 
 }
 
 /**
- * send_name, either form (flags with DFLAG_MANDATORY_25_DIGEST expanded, as OTP does). The old one (OTP 23/24 peers that skipped EPMD and so do
- * not know our version) is:
+ * send_name, either form (flags with DFLAG_MANDATORY_25_DIGEST expanded, as OTP does).
+ * The old one (OTP 23/24 peers that skipped EPMD and so do not know our version) is:
  * | 1   | 2         | 4     | rest |
  * | 'n' | Version=5 | Flags | Name |
  */

@@ -94,10 +94,6 @@ export class Registry {
     return this.names.get(name);
   }
 
-  registered(): string[] {
-    return [...this.names.keys()];
-  }
-
   /** Makes `ref` an alias of `owner` (OTP 24+): messages sent to it reach the owner until removed. */
   addAlias(ref: Reference, owner: Inbox): void {
     const key = refKey(ref);

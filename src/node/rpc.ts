@@ -84,10 +84,6 @@ export class ExposedModules {
     this.modules.set(module, table);
   }
 
-  unexpose(module: string): void {
-    this.modules.delete(module);
-  }
-
   /**
    * Runs `module:fn(args)` if it is exposed at that arity; `undef` otherwise, as BEAM
    * says of a missing function. `erpc:execute_call(M, F, A)` (OTP's
