@@ -11,13 +11,18 @@
  *
  * Certificates: a throwaway ECDSA CA and node certificates made with openssl in a temp
  * directory (test/support/tls-certs.ts), removed at the end. OTP 25 (host erl). Only
- * loopback addresses; every erl is stopped by PID. The BEAM sender runs as an erl_eval
- * list comprehension (interpreted), so its rate understates compiled Erlang a little.
+ * loopback addresses; every erl is stopped by PID. The BEAM side is compiled
+ * (`tls_bench.erl`, built with erlc into a temp directory removed at the end).
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { atom, Node, silentLogger, tuple } from '../src/index.js';
 import { ErlPeer, otpAvailability } from '../test/support/erl-peer.js';
 import { freeSharedPort } from '../test/support/ports.js';
 import { TestPki } from '../test/support/tls-certs.js';
+import { loadLine, machineLine } from './machine.js';
 
 const COOKIE = 'tls-bench';
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -34,15 +39,19 @@ const ratio = (ts: number, beam: number) => Number((ts / beam).toFixed(2));
 async function main(): Promise<void> {
   const avail = otpAvailability(25);
   if (!avail.ok) throw new Error(`needs OTP 25: ${avail.reason}`);
+  console.log(machineLine());
   const pki = new TestPki();
+  const beamDir = mkdtempSync(join(tmpdir(), 'nessie-tls-bench-'));
   const peers: ErlPeer[] = [];
   let ts: Node | undefined;
   try {
+    execFileSync('erlc', ['-o', beamDir, new URL('tls_bench.erl', import.meta.url).pathname]);
+    const pa = ['-pa', beamDir];
     pki.ca('ca');
     const port = await freeSharedPort(['127.0.0.2', '127.0.0.3', '127.0.0.4']);
-    const b = await ErlPeer.start({ name: 'b@127.0.0.2', cookie: COOKIE, epmdless: { port }, args: pki.erlArgs(25, pki.issue('b', 'ca')) });
+    const b = await ErlPeer.start({ name: 'b@127.0.0.2', cookie: COOKIE, epmdless: { port }, args: [...pa, ...pki.erlArgs(25, pki.issue('b', 'ca'))] });
     peers.push(b);
-    const c = await ErlPeer.start({ name: 'c@127.0.0.4', cookie: COOKIE, epmdless: { port }, args: pki.erlArgs(25, pki.issue('c', 'ca')) });
+    const c = await ErlPeer.start({ name: 'c@127.0.0.4', cookie: COOKIE, epmdless: { port }, args: [...pa, ...pki.erlArgs(25, pki.issue('c', 'ca'))] });
     peers.push(c);
     ts = await Node.start({ name: 'ts@127.0.0.3', cookie: COOKIE, epmd: false, port, logger: silentLogger, tls: pki.nodeTls(pki.issue('ts', 'ca')) });
     const otp = (await b.eval('erlang:system_info(otp_release).')).replace(/"/g, '');
@@ -54,7 +63,7 @@ async function main(): Promise<void> {
       const proto = await b.eval(`{ok, I} = net_kernel:node_info('${n}'), element(4, proplists:get_value(address, I)).`);
       if (proto !== 'tls') throw new Error(`${n} -> b is ${proto}, not tls`);
     }
-    await b.eval(`register(sink, spawn(fun L() -> receive {count, N, From} -> From ! {counted, N}, L(); _ -> L() end end)), ok.`);
+    await b.eval('tls_bench:start_sink().');
 
     const setup = { ts: [] as number[], beam: [] as number[] };
     const rate = { ts: [] as number[], beam: [] as number[] };
@@ -70,11 +79,7 @@ async function main(): Promise<void> {
         await ts.disconnect(b.name);
         await sleep(SETTLE_MS);
       }
-      const beamTimes = await c.eval(
-        // Joined into one string: ~tp would print a list of integers as a unicode string.
-        `Ts = [begin {T, true} = timer:tc(net_kernel, connect_node, ['${b.name}']), erlang:disconnect_node('${b.name}'), timer:sleep(${SETTLE_MS}), T end || _ <- lists:seq(1, ${CONNECTS_PER_ROUND})], lists:flatten(lists:join(",", [integer_to_list(T) || T <- Ts])).`,
-        120_000,
-      );
+      const beamTimes = await c.eval(`tls_bench:connect_times('${b.name}', ${CONNECTS_PER_ROUND}, ${SETTLE_MS}).`, 120_000);
       setup.beam.push(...beamTimes.replace(/"/g, '').split(',').map(Number));
 
       // 2. Small messages, on fresh connections made outside the timing.
@@ -89,10 +94,7 @@ async function main(): Promise<void> {
       await me.receive(60_000);
       rate.ts.push(MSGS / ((performance.now() - t0) / 1000));
       me.exit();
-      const us = await c.eval(
-        `{T, _} = timer:tc(fun() -> [{sink, '${b.name}'} ! {seq, I} || I <- lists:seq(1, ${MSGS})], {sink, '${b.name}'} ! {count, ${MSGS}, self()}, receive {counted, _} -> ok end end), T.`,
-        120_000,
-      );
+      const us = await c.eval(`tls_bench:send_rate('${b.name}', ${MSGS}).`, 120_000);
       rate.beam.push(MSGS / (Number(us) / 1e6));
     }
     if (setup.beam.length !== setup.ts.length || setup.beam.some((x) => !Number.isFinite(x))) throw new Error('could not read the BEAM connect times');
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
         'BEAM -> BEAM': Math.round(setupBeam),
         'TS / BEAM': ratio(setupTs, setupBeam),
         target: '<= 1.5',
+        met: ratio(setupTs, setupBeam) <= 1.5 ? 'yes' : 'no',
       },
       {
         measure: `small messages per second, median of ${ROUNDS} x ${MSGS}`,
@@ -114,14 +117,17 @@ async function main(): Promise<void> {
         'BEAM -> BEAM': Math.round(median(rate.beam)),
         'TS / BEAM': ratio(median(rate.ts), median(rate.beam)),
         target: '>= 1',
+        met: ratio(median(rate.ts), median(rate.beam)) >= 1 ? 'yes' : 'no',
       },
     ]);
     console.log('setup per round (µs, median): TS', perRound(setup.ts), 'BEAM', perRound(setup.beam));
     console.log('messages per round (/s): TS', rate.ts.map(Math.round), 'BEAM', rate.beam.map(Math.round));
+    console.log(loadLine());
   } finally {
     await ts?.stop();
     for (const p of peers) await p.stop();
     pki.remove();
+    rmSync(beamDir, { recursive: true, force: true });
   }
 }
 
