@@ -166,12 +166,18 @@ export class NotRunningError extends NessieError {
   }
 }
 
-/** A send to a local registered name that no process holds: `badarg` on BEAM. */
+/**
+ * A send to a registered name that no process holds: `badarg` on BEAM. `global` is
+ * true for a name in OTP's `global` (`global:send/2` exits with badarg there too).
+ */
 export class NotRegisteredError extends NessieError {
   readonly registeredName: string;
-  constructor(name: string) {
-    super(ErrorCode.NOT_REGISTERED, `no process is registered as ${name} (badarg)`);
+  readonly global: boolean;
+  constructor(name: string, options: { global?: boolean } = {}) {
+    const global = options.global ?? false;
+    super(ErrorCode.NOT_REGISTERED, `no process is registered as ${global ? `{global, ${name}}` : name} (badarg)`);
     this.registeredName = name;
+    this.global = global;
   }
 }
 

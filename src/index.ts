@@ -66,7 +66,7 @@ export type { NodeTlsOptions } from './node/tls-options.js';
 export type { NodeEvents, NodedownReason, NodeStats } from './node/node.js';
 export type { ConnectionStats } from './distribution/connection.js';
 export type { ConnectResult } from './node/connections.js';
-export type { Destination } from './node/process.js';
+export type { Destination, GlobalName } from './node/process.js';
 export type { Matcher } from './node/mailbox.js';
 export type { PgMembers, PgListener, PgScopeMonitor, PgGroupMonitor } from './node/pg/scope.js';
 export type { PgEvent } from './node/pg/membership.js';

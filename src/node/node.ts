@@ -30,7 +30,7 @@ import { answerIoRequest } from './services/io-server.js';
 import { startNetKernel } from './services/net-kernel.js';
 import { startRex } from './services/rex.js';
 import { resolveNodeOptions, type NodeOptions, type ResolvedNodeOptions } from './options.js';
-import { Process, type Destination } from './process.js';
+import { isGlobalName, Process, type Destination, type GlobalName } from './process.js';
 import { badrpcReason, ExposedModules, rexCall, type ExposedFunction } from './rpc.js';
 
 /**
@@ -110,6 +110,7 @@ export class Node extends EventEmitter<NodeEvents> {
       onConnectFailed: (peer) => this.router.nodeDown(peer),
     });
     this.router = new Router(new Registry(this.nodeAtom, creation), new Relations(this.name), this.outbox, this.refs, o.logger);
+    this.router.globalLookup = (name) => this.globalWhereis(name);
     const erpc: ErpcOptions = {
       router: this.router,
       exposed: this.exposed,
@@ -271,8 +272,19 @@ export class Node extends EventEmitter<NodeEvents> {
    * `drain()`), or too many signals already wait for it to come up.
    * @throws NotRegisteredError (ERR_NOT_REGISTERED) for a local name nobody holds, as `Name ! Msg` is badarg on BEAM.
    */
-  send(dest: Destination, message: Term): boolean {
+  send(dest: Destination, message: Term): boolean;
+  /**
+   * Sends to the process registered as `dest.global` in OTP's `global`, like
+   * global:send/2: the name is looked up (`globalWhereis`) and the message sent to the
+   * pid found, which the promise resolves to. Rejects with NotRegisteredError (`global`
+   * true) when no connected visible node knows the name, as global:send/2 exits with
+   * badarg. Global sends go out in the order they were made.
+   */
+  send(dest: GlobalName, message: Term): Promise<Pid>;
+  send(dest: Destination | GlobalName, message: Term): boolean | Promise<Pid> {
     this.assertRunning();
+    // Two calls, one per overload: the system process sends either kind.
+    if (isGlobalName(dest)) return this.system.send(dest, message);
     return this.system.send(dest, message);
   }
 
@@ -288,9 +300,9 @@ export class Node extends EventEmitter<NodeEvents> {
    * `global` (resolved with `globalWhereis`, then called: each step may take `timeoutMs`).
    * @throws CallError with the exit reason as a term (`noproc`, `{nodedown, Node}`, ...); TimeoutError after `timeoutMs`.
    */
-  call(dest: Destination | { global: string }, request: Term, timeoutMs = 5000): Promise<Term> {
+  call(dest: Destination | GlobalName, request: Term, timeoutMs = 5000): Promise<Term> {
     this.assertRunning();
-    if (typeof dest === 'object' && 'global' in dest) return this.callGlobal(dest.global, request, timeoutMs);
+    if (isGlobalName(dest)) return this.callGlobal(dest.global, request, timeoutMs);
     return this.request(dest, (from) => tuple(GEN_CALL, from, request), timeoutMs);
   }
 
@@ -445,8 +457,19 @@ export class Node extends EventEmitter<NodeEvents> {
   }
 
   /** Sends a gen_server cast: `{'$gen_cast', Request}`. */
-  cast(dest: Destination, request: Term): boolean {
-    return this.send(dest, tuple(GEN_CAST, request));
+  cast(dest: Destination, request: Term): boolean;
+  /**
+   * gen_server:cast({global, Name}, Request): sent once the name is looked up. As
+   * there, a name nobody holds is no error (gen_server catches global:send's badarg),
+   * so the promise always resolves.
+   */
+  cast(dest: GlobalName, request: Term): Promise<void>;
+  cast(dest: Destination | GlobalName, request: Term): boolean | Promise<void> {
+    if (!isGlobalName(dest)) return this.send(dest, tuple(GEN_CAST, request));
+    return this.send(dest, tuple(GEN_CAST, request)).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /** A new reference, unique to this node incarnation. */

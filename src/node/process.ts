@@ -10,12 +10,23 @@ import type { Inbox } from './registry.js';
 /** Where a message can go: a pid, a local registered name, or `{ name, node }` like `{Name, Node} ! Msg`. */
 export type Destination = Pid | string | { name: string; node: string };
 
+/** A name registered in OTP's `global`, like `{global, Name}` (see global-names.ts for the semantics). */
+export interface GlobalName {
+  global: string;
+}
+
+export function isGlobalName(dest: Destination | GlobalName): dest is GlobalName {
+  return typeof dest === 'object' && 'global' in dest;
+}
+
 /** What a process needs from its node. */
 export interface ProcessHost {
   route(from: Pid, dest: Destination, message: Term): boolean;
   link(from: Process, to: Pid): void;
   unlink(from: Process, to: Pid): void;
   monitor(owner: Inbox, target: Destination): Reference;
+  sendGlobal(from: Pid, name: string, message: Term): Promise<Pid>;
+  monitorGlobal(owner: Process, name: string): Reference;
   demonitor(owner: Inbox, ref: Reference): void;
   exited(p: Process, reason: Term): void;
 }
@@ -63,8 +74,16 @@ export class Process {
   }
 
   /** Sends `message` to `dest`, like `Dest ! Message`. Returns false when the connection is busy. */
-  send(dest: Destination, message: Term): boolean {
+  send(dest: Destination, message: Term): boolean;
+  /**
+   * Sends to the process registered as `dest.global` in OTP's `global`, like
+   * global:send/2: resolves to its pid once sent; rejects with NotRegisteredError when
+   * no connected node knows the name. In order with this process's other global sends.
+   */
+  send(dest: GlobalName, message: Term): Promise<Pid>;
+  send(dest: Destination | GlobalName, message: Term): boolean | Promise<Pid> {
     this.assertAlive();
+    if (isGlobalName(dest)) return this.host.sendGlobal(this.pid, dest.global, message);
     return this.host.route(this.pid, dest, message);
   }
 
@@ -79,9 +98,14 @@ export class Process {
     this.host.unlink(this, pid);
   }
 
-  /** Monitors a process; a `{'DOWN', Ref, process, Object, Reason}` message arrives when it exits. */
-  monitor(target: Destination): Reference {
+  /**
+   * Monitors a process; a `{'DOWN', Ref, process, Object, Reason}` message arrives when it exits.
+   * `{ global: name }` monitors the pid the name resolves to (DOWN names that pid), or
+   * gets DOWN with `noproc` and Object `{global, Name}` when no connected node knows it.
+   */
+  monitor(target: Destination | GlobalName): Reference {
     this.assertAlive();
+    if (isGlobalName(target)) return this.host.monitorGlobal(this, target.global);
     return this.host.monitor(this, target);
   }
 

@@ -18,6 +18,7 @@ import { NORMAL, Process, type Destination, type ProcessHost } from './process.j
 import type { RefMaker } from './refs.js';
 import type { Inbox, Registry } from './registry.js';
 import type { Relations, Watcher } from './relations.js';
+import { GlobalNames, type GlobalLookup } from './global-names.js';
 
 export const NOPROC = atom('noproc');
 export const NOCONNECTION = atom('noconnection');
@@ -40,6 +41,9 @@ export class Router implements ProcessHost {
   /** Ids of our UNLINK_ID requests (OTP 26's link protocol pairs each with an ack). */
   private unlinkIds = 1;
   onSpawnRequest: SpawnRequestHandler = () => undefined;
+  /** Set by the node: looks a name up in OTP's global (node.globalWhereis). Until then no name is known. */
+  globalLookup: GlobalLookup = () => Promise.resolve(undefined);
+  private readonly globalNames: GlobalNames;
 
   constructor(
     readonly registry: Registry,
@@ -47,7 +51,9 @@ export class Router implements ProcessHost {
     private readonly outbox: Outbox,
     private readonly refs: RefMaker,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.globalNames = new GlobalNames(this, refs, (name) => this.globalLookup(name), logger);
+  }
 
   private get localNode(): string {
     return this.registry.nodeAtom.name;
@@ -154,7 +160,16 @@ export class Router implements ProcessHost {
     return ref;
   }
 
+  sendGlobal(from: Pid, name: string, message: Term): Promise<Pid> {
+    return this.globalNames.send(from, name, message);
+  }
+
+  monitorGlobal(owner: Process, name: string): Reference {
+    return this.globalNames.monitor(owner, name);
+  }
+
   demonitor(owner: Inbox, ref: Reference): void {
+    if (this.globalNames.cancel(owner, ref)) return;
     const m = this.relations.monitor(ref);
     if (m === undefined || m.owner !== owner) return;
     this.relations.takeMonitor(ref);
