@@ -254,6 +254,21 @@ test('Elixir 1.18: Phoenix.PubSub both ways (stand-in with phoenix_pubsub 2.2.0 
     await pubsub.broadcast('room:lobby', atom('together_again'));
     assert.equal(await reported(inbox, 'ex_room2'), atom('together_again'));
 
+    // Elixir kills our worker: it is restarted under its name, rejoins, and broadcasts flow.
+    const killed = node.whereis('Elixir.MyApp.PubSub.Adapter');
+    await ex.eval(`[exit(P, kill) || P <- pg:get_members('${SCOPE}', 'Elixir.MyApp.PubSub.Adapter'), node(P) =/= node()], ok.`);
+    assert.ok(await eventually(() => { const w = node?.whereis('Elixir.MyApp.PubSub.Adapter'); return w !== undefined && !w.equals(killed!); }, WAIT_MS), 'restarted');
+    const restarted = node.whereis('Elixir.MyApp.PubSub.Adapter');
+    const elixirSeesRestarted = async () => {
+      await ex.eval(`{ts_inbox, '${TS}'} ! {members, [P || P <- pg:get_members('${SCOPE}', 'Elixir.MyApp.PubSub.Adapter'), node(P) =/= node()]}, ok.`);
+      const m = (await inbox.receive((x) => Array.isArray(x) && (x as Tuple)[0] === atom('members'), WAIT_MS)) as Tuple;
+      const pids = m[1] as Pid[];
+      return pids.length === 1 && pids[0].equals(restarted!);
+    };
+    assert.ok(await eventually(elixirSeesRestarted, WAIT_MS), 'Elixir\'s pg has the new worker, not the old one');
+    await ex.eval(`ok = 'Elixir.Phoenix.PubSub':broadcast('Elixir.MyApp.PubSub', ${bin('room:lobby')}, after_restart).`);
+    assert.ok(await eventually(() => d.got.at(-1) === atom('after_restart'), WAIT_MS), 'the restarted worker receives');
+
     // The Elixir side's pg scope never crashed.
     assert.equal(await ex.eval(`whereis('${SCOPE}').`), scopePid);
 
