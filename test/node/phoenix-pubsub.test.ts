@@ -186,6 +186,12 @@ test('two TS nodes, pools 2 and 1: groups learned, each broadcast once, exit sig
     assert.ok(await eventually(() => scope.getMembers(atom('Elixir.T.PubSub.Adapter')).every((p) => p.node.name === 'a@127.0.0.2'), 10_000), 'b\'s stopped workers left');
     await pa.broadcast('t', 5);
     assert.deepEqual(gotA.at(-1), 5);
+
+    // The node stops: so does its pubsub, and a waiting iterator ends instead of hanging.
+    const waiting = pa.subscribe('t')[Symbol.asyncIterator]().next();
+    await a.stop();
+    assert.equal((await waiting).done, true);
+    await assert.rejects(pa.broadcast('t', 6), /stopped/);
   } finally {
     await a.stop();
     await b.stop();

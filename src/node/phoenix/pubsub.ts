@@ -144,7 +144,10 @@ export class PubSub {
     if (!this.sender().send({ name: this.adapter, node: nodeName }, buildForwardToLocal(topic, message, dispatcher))) await this.node.drain(nodeName);
   }
 
-  /** Stops the workers (they leave their groups on every node) and ends every subscription. Idempotent. */
+  /**
+   * Stops the workers (they leave their groups on every node) and ends every
+   * subscription. Idempotent; stopping the node stops its pubsubs too.
+   */
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
@@ -212,8 +215,9 @@ export class PubSub {
       this.listen(index);
       this.logger.warn(`PubSub ${this.name}: worker ${poolGroupName(this.adapter, index)} exited; restarted`);
     } catch (err) {
-      // The node is stopping: nothing to listen for any more.
+      // The node stopped: the pubsub stops with it, and iterators waiting on it end.
       this.logger.debug(`PubSub ${this.name}: worker not restarted: ${err instanceof Error ? err.message : String(err)}`);
+      this.stop();
     }
   }
 
