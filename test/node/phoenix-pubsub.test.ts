@@ -158,8 +158,11 @@ test('two TS nodes, pools 2 and 1: groups learned, each broadcast once, exit sig
     const gotB: Term[] = [];
     pa.subscribe('t', (m) => void gotA.push(m));
     pb.subscribe('t', (m) => void gotB.push(m));
+    assert.deepEqual(pa.nodes(), []);
     assert.equal(await a.ping('b@127.0.0.3'), 'pong');
     assert.ok(await eventually(() => pb.groups().length === 2, 10_000), 'b learned group _2 from pg');
+    assert.ok(await eventually(() => pa.nodes().length === 1 && pb.nodes().length === 1, 10_000));
+    assert.deepEqual(pa.nodes(), ['b@127.0.0.3']);
     await pa.broadcast('t', 1);
     await pb.broadcast('t', 2);
     assert.ok(await eventually(() => gotA.length === 2 && gotB.length === 2, 10_000));
@@ -183,6 +186,7 @@ test('two TS nodes, pools 2 and 1: groups learned, each broadcast once, exit sig
     assert.ok(pbWorker?.equals(before), 'a trapped exit does not end the worker');
     pb.stop();
     assert.equal(b.whereis('Elixir.T.PubSub.Adapter'), undefined);
+    assert.ok(await eventually(() => pa.nodes().length === 0, 10_000), 'a no longer sees b\'s pubsub');
     assert.ok(await eventually(() => scope.getMembers(atom('Elixir.T.PubSub.Adapter')).every((p) => p.node.name === 'a@127.0.0.2'), 10_000), 'b\'s stopped workers left');
     await pa.broadcast('t', 5);
     assert.deepEqual(gotA.at(-1), 5);

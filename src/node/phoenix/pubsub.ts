@@ -97,6 +97,16 @@ export class PubSub {
   }
 
   /**
+   * The other nodes whose pubsub of this name we see (their first worker is in our pg
+   * view): the nodes a broadcast reaches now, besides this one.
+   */
+  nodes(): string[] {
+    const names = new Set<string>();
+    for (const pid of this.scope.getMembers(atom(this.adapter))) if (pid.node.name !== this.node.name) names.add(pid.node.name);
+    return [...names].sort();
+  }
+
+  /**
    * Subscribes to `topic`: `handler(message, topic, dispatcher)` is called for each
    * message broadcast on it anywhere in the cluster. Without a handler, the subscription
    * is an async iterator of `{ topic, message, dispatcher }`. `unsubscribe()` ends it.
