@@ -28,7 +28,8 @@ export class Subscription implements AsyncIterable<PubSubMessage> {
   private readonly readers: Array<(r: IteratorResult<PubSubMessage>) => void> = [];
   private subscribed = true;
 
-  /** @internal made by `PubSub.subscribe` */
+  // Not tagged internal: stripInternal would leave a no-argument constructor in the .d.ts.
+  /** Subscriptions are made by `pubsub.subscribe()`. */
   constructor(
     readonly topic: string,
     private readonly handler: PubSubHandler | undefined,
