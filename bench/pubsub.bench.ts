@@ -40,6 +40,8 @@ async function main(): Promise<void> {
   const port = await freeSharedPort(['127.0.0.2', '127.0.0.3', '127.0.0.4']);
   const ex1 = await startElixirPeer({ name: 'ex1@127.0.0.2', cookie: COOKIE, epmdless: { port }, sources: [STANDIN] });
   const ex2 = await startElixirPeer({ name: 'ex2@127.0.0.4', cookie: COOKIE, epmdless: { port }, sources: [STANDIN] });
+  // machineLine() names the host's erl; the Elixir nodes run the trixie root's.
+  console.log(`Elixir side: ${await ex1.eval(`{'Elixir.System':version(), erlang:system_info(otp_release)}.`)} ({Elixir, OTP})`);
   const ts = await Node.start({ name: 'ts@127.0.0.3', cookie: COOKIE, epmd: false, port, logger: silentLogger });
   const rates = { tsToEx: [] as number[], exToTs: [] as number[], exToEx: [] as number[] };
   try {
