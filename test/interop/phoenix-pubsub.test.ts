@@ -213,6 +213,17 @@ test('Elixir 1.18: Phoenix.PubSub both ways (stand-in with phoenix_pubsub 2.2.0 
     await ex.eval(`'Elixir.PubSubStandIn':forwarder(ex_wide, 'Elixir.Wide.PubSub', ${bin('t')}, {ts_inbox, '${TS}'}), ok.`);
     await wide.broadcast('t', atom('from_ts_pool1'));
     assert.equal(await reported(inbox, 'ex_wide'), atom('from_ts_pool1'));
+    // ...exactly once each, though Elixir has two workers: 100 in order, then a marker sent
+    // straight to each Elixir worker after them (the same connection keeps the order). A
+    // copy through the second worker would count as out of order, so {102, 0} means all
+    // arrived and none twice.
+    await ex.eval(`'Elixir.PubSubStandIn':sequence_checker(ex_wide_seq, 'Elixir.Wide.PubSub', ${bin('w')}), ok.`);
+    for (let i = 1; i <= 100; i++) await wide.broadcast('w', tuple(atom('seq'), atom('ts'), i));
+    for (const [group, marker] of [['Elixir.Wide.PubSub.Adapter', 'marker1'], ['Elixir.Wide.PubSub.Adapter_2', 'marker2']]) {
+      node.send({ name: group, node: EX }, tuple(atom('forward_to_local'), 'w', tuple(atom('seq'), atom(marker), 1), atom('Elixir.Phoenix.PubSub')));
+    }
+    let wideStats = '';
+    assert.ok(await eventually(async () => (wideStats = await ex.eval(`'Elixir.PubSubStandIn':stats(ex_wide_seq).`)) === '{102,0}', WAIT_MS), `stats ${wideStats}`);
 
     // TS pool 2, Elixir pool 1: Elixir's one group reaches us once; ours reach Elixir.
     await ex.eval(`'Elixir.PubSubStandIn':start('Elixir.Narrow.PubSub', 1), ok.`);
