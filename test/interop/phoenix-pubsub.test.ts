@@ -51,6 +51,17 @@ async function reported(inbox: Process, name: string, timeoutMs = WAIT_MS): Prom
   return m[1];
 }
 
+/** The iterator's next result, or a failure after WAIT_MS (a lost message must not hang the test). */
+async function next<T>(it: AsyncIterator<T>): Promise<IteratorResult<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no message in ${WAIT_MS} ms`)), WAIT_MS)));
+  try {
+    return await Promise.race([it.next(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Erlang source for a binary. */
 const bin = (s: string) => `<<"${s}">>`;
 
@@ -87,7 +98,7 @@ test('Elixir 1.18: Phoenix.PubSub both ways (stand-in with phoenix_pubsub 2.2.0 
     const iter = pubsub.subscribe('room:lobby');
     const it = iter[Symbol.asyncIterator]();
     await ex.eval(`ok = 'Elixir.Phoenix.PubSub':broadcast('Elixir.MyApp.PubSub', ${bin('room:lobby')}, {hello, ${bin('from elixir')}, 1}).`);
-    const first = await it.next();
+    const first = await next(it);
     assert.equal(first.done, false);
     assert.ok(termEqual(first.value.message, tuple(atom('hello'), Buffer.from('from elixir'), 1)), `got ${String(first.value.message)}`);
     assert.equal(first.value.topic, 'room:lobby');
@@ -99,28 +110,28 @@ test('Elixir 1.18: Phoenix.PubSub both ways (stand-in with phoenix_pubsub 2.2.0 
     // TS broadcasts: the Elixir subscriber and the TS ones receive it.
     await pubsub.broadcast('room:lobby', tuple(atom('hi'), 'from ts'));
     assert.ok(termEqual(await reported(inbox, 'ex_room'), tuple(atom('hi'), Buffer.from('from ts'))));
-    assert.ok(termEqual((await it.next()).value.message, tuple(atom('hi'), Buffer.from('from ts'))));
+    assert.ok(termEqual((await next(it)).value.message, tuple(atom('hi'), Buffer.from('from ts'))));
     assert.equal(a.got.length, 2);
 
     // broadcastFrom: every subscriber but the sender, on both sides.
     await pubsub.broadcastFrom(subA, 'room:lobby', atom('not_to_a'));
-    assert.equal((await it.next()).value.message, atom('not_to_a'));
+    assert.equal((await next(it)).value.message, atom('not_to_a'));
     assert.equal(await reported(inbox, 'ex_room'), atom('not_to_a'));
     await ex.eval(`ex_room ! {broadcast_from_me, 'Elixir.MyApp.PubSub', ${bin('room:lobby')}, not_to_ex_room}, ok.`);
-    assert.equal((await it.next()).value.message, atom('not_to_ex_room'));
+    assert.equal((await next(it)).value.message, atom('not_to_ex_room'));
     await pubsub.broadcast('room:lobby', atom('marker1'));
     assert.equal(await reported(inbox, 'ex_room'), atom('marker1'), 'ex_room skipped its own broadcast_from');
-    assert.equal((await it.next()).value.message, atom('marker1'));
+    assert.equal((await next(it)).value.message, atom('marker1'));
     assert.deepEqual(a.got.slice(2), [atom('not_to_ex_room'), atom('marker1')], 'subA skipped its own broadcastFrom');
 
     // directBroadcast: only the named node's subscribers.
     await pubsub.directBroadcast(EX, 'room:lobby', atom('direct_to_ex'));
     assert.equal(await reported(inbox, 'ex_room'), atom('direct_to_ex'));
     await ex.eval(`ok = 'Elixir.Phoenix.PubSub':direct_broadcast('${TS}', 'Elixir.MyApp.PubSub', ${bin('room:lobby')}, direct_to_ts).`);
-    assert.equal((await it.next()).value.message, atom('direct_to_ts'));
+    assert.equal((await next(it)).value.message, atom('direct_to_ts'));
     await pubsub.broadcast('room:lobby', atom('marker2'));
     assert.equal(await reported(inbox, 'ex_room'), atom('marker2'), 'ex_room did not get the direct broadcast to TS');
-    assert.equal((await it.next()).value.message, atom('marker2'), 'TS did not get the direct broadcast to Elixir');
+    assert.equal((await next(it)).value.message, atom('marker2'), 'TS did not get the direct broadcast to Elixir');
 
     // Channel events: ours reach Elixir through Phoenix.Channel.Server's dispatch (the
     // stand-in's only matches %Phoenix.Socket.Broadcast{}), and Elixir's are parsed here.
@@ -128,10 +139,10 @@ test('Elixir 1.18: Phoenix.PubSub both ways (stand-in with phoenix_pubsub 2.2.0 
     const fromTs = parseChannelBroadcast(await reported(inbox, 'ex_room'));
     assert.equal(fromTs?.event, 'new_msg');
     assert.equal(fromTs?.topic, 'room:lobby');
-    const tsCopy = (await it.next()).value;
+    const tsCopy = (await next(it)).value;
     assert.equal(tsCopy.dispatcher, elixirModule('Phoenix.Channel.Server'));
     await ex.eval(`ok = 'Elixir.Phoenix.Channel.Server':broadcast('Elixir.MyApp.PubSub', ${bin('room:lobby')}, ${bin('joined')}, #{${bin('user')} => ${bin('jo')}}).`);
-    const fromEx = (await it.next()).value;
+    const fromEx = (await next(it)).value;
     assert.equal(fromEx.dispatcher, elixirModule('Phoenix.Channel.Server'));
     const event = parseChannelBroadcast(fromEx.message);
     assert.equal(event?.event, 'joined');
@@ -144,14 +155,14 @@ test('Elixir 1.18: Phoenix.PubSub both ways (stand-in with phoenix_pubsub 2.2.0 
     const gotBefore = a.got.length;
     await ex.eval(`ex_room ! {unsubscribe, 'Elixir.MyApp.PubSub', ${bin('room:lobby')}}, ok.`);
     await ex.eval(`ok = 'Elixir.Phoenix.PubSub':broadcast('Elixir.MyApp.PubSub', ${bin('room:lobby')}, after_unsubscribe).`);
-    assert.equal((await it.next()).value.message, atom('after_unsubscribe'));
+    assert.equal((await next(it)).value.message, atom('after_unsubscribe'));
     await pubsub.broadcast('room:lobby', atom('after_unsubscribe_ts'));
-    assert.equal((await it.next()).value.message, atom('after_unsubscribe_ts'));
+    assert.equal((await next(it)).value.message, atom('after_unsubscribe_ts'));
     assert.equal(a.got.length, gotBefore, 'subA got nothing after unsubscribe');
     await ex.eval(`ex_room ! probe, ok.`);
     assert.equal(await reported(inbox, 'ex_room'), atom('probe'), 'ex_room got neither broadcast after it unsubscribed');
     iter.unsubscribe();
-    assert.equal((await it.next()).done, true, 'an iterator ends when unsubscribed');
+    assert.equal((await next(it)).done, true, 'an iterator ends when unsubscribed');
 
     // A subscriber that throws is logged; the node and the other subscribers go on.
     const c = collector();
