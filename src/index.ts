@@ -49,6 +49,9 @@ export { Process } from './node/process.js';
 export { PgScope } from './node/pg/scope.js';
 export { GenServer, callReply, noReply } from './node/gen-server.js';
 export { GleamSubjects, parseSubject } from './node/gleam-subject.js';
+export { PubSub } from './node/phoenix/pubsub.js';
+export { Subscription } from './node/phoenix/subscribers.js';
+export { broadcastChannelEvent, channelBroadcast, parseChannelBroadcast } from './node/phoenix/channel-broadcast.js';
 export { elixirModule, elixirModuleName, elixirStruct, parseElixirStruct, elixirString, charlist, jsonTerm } from './node/elixir.js';
 
 // EPMD: the embedded port mapper, usable on its own
@@ -71,6 +74,9 @@ export type { Matcher } from './node/mailbox.js';
 export type { PgMembers, PgListener, PgScopeMonitor, PgGroupMonitor } from './node/pg/scope.js';
 export type { PgEvent } from './node/pg/membership.js';
 export type { PgGroupMembers } from './node/pg/messages.js';
+export type { PubSubOptions } from './node/phoenix/pubsub.js';
+export type { PubSubHandler, PubSubMessage } from './node/phoenix/subscribers.js';
+export type { ChannelEvent } from './node/phoenix/channel-broadcast.js';
 export type { ExposedFunction } from './node/rpc.js';
 export type { GenServerHandlers, CallReturn, CallResult } from './node/gen-server.js';
 export type { SubjectParts } from './node/gleam-subject.js';

@@ -6,9 +6,9 @@ import * as api from '../src/index.js';
 const EXPECTED = [
   'Atom', 'BitBinary', 'CallError', 'ConnectionClosedError', 'DecodeError', 'DistProtocolError', 'DnsCluster',
   'DnsClusterHandle', 'DnsQuery', 'EncodeError', 'EpmdError', 'EpmdServer', 'ErrorCode', 'ExternalFun', 'Float', 'Fun',
-  'GenServer', 'GleamSubjects', 'HandshakeError', 'ImproperList', 'InvalidOptionError', 'LocalTerm', 'NessieError', 'Node', 'NotRegisteredError', 'NotRunningError', 'PgScope', 'Pid',
-  'Port', 'Process', 'Reference', 'RpcError', 'TimeoutError', 'Tuple', 'atom', 'callReply', 'charlist', 'consoleLogger', 'decode', 'defaultLogger',
-  'defaultResolver', 'elixirModule', 'elixirModuleName', 'elixirString', 'elixirStruct', 'discoverNodes', 'encode', 'float', 'hasRan', 'isTuple', 'jsonTerm', 'noReply', 'parseElixirStruct', 'parseSubject', 'silentLogger', 'startSpec', 'stop', 'tuple',
+  'GenServer', 'GleamSubjects', 'HandshakeError', 'ImproperList', 'InvalidOptionError', 'LocalTerm', 'NessieError', 'Node', 'NotRegisteredError', 'NotRunningError', 'PgScope', 'Pid', 'PubSub', 'Subscription',
+  'Port', 'Process', 'Reference', 'RpcError', 'TimeoutError', 'Tuple', 'atom', 'broadcastChannelEvent', 'callReply', 'channelBroadcast', 'charlist', 'consoleLogger', 'decode', 'defaultLogger',
+  'defaultResolver', 'elixirModule', 'elixirModuleName', 'elixirString', 'elixirStruct', 'discoverNodes', 'encode', 'float', 'hasRan', 'isTuple', 'jsonTerm', 'noReply', 'parseChannelBroadcast', 'parseElixirStruct', 'parseSubject', 'silentLogger', 'startSpec', 'stop', 'tuple',
 ];
 
 test('index.ts exports exactly the reviewed names', () => {
