@@ -352,7 +352,7 @@ export class Node extends EventEmitter<NodeEvents> {
   serve<State>(name: string, handlers: GenServerHandlers<State>): Promise<GenServer>;
   async serve<State>(a: string | GenServerHandlers<State>, b?: GenServerHandlers<State>): Promise<GenServer> {
     const [name, handlers] = typeof a === 'string' ? [a, b ?? {}] : [undefined, a];
-    const host = { sendReply: this.router.sendReply.bind(this.router), logger: this.o.logger };
+    const host = { sendReply: this.router.sendCheckedReply.bind(this.router), logger: this.o.logger };
     return startGenServer(this.spawn(name === undefined ? {} : { name }), handlers, host);
   }
 
