@@ -26,7 +26,10 @@ import { freeSharedPort } from '../test/support/ports.js';
 import { loadLine, machineLine } from './machine.js';
 
 const src = process.env.NESSIE_SRC ?? new URL('../src/', import.meta.url).pathname;
-const { Node, atom, silentLogger, tuple, Tuple } = (await import(`${src}/index.ts`)) as typeof import('../src/index.js');
+// Run by compiled.mjs, this file is JavaScript and so is the src it imports.
+const ext = import.meta.url.endsWith('.js') ? 'js' : 'ts';
+const srcLabel = process.env.NESSIE_SRC_LABEL ?? src;
+const { Node, atom, silentLogger, tuple, Tuple } = (await import(`${src}/index.${ext}`)) as typeof import('../src/index.js');
 
 const COOKIE = 'calls-bench';
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -153,7 +156,7 @@ async function main(): Promise<void> {
     raw.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`\ncalls, round trips and messages: medians of ${ROUNDS} interleaved rounds (src: ${src}); ${loadLine()}`);
+  console.log(`\ncalls, round trips and messages: medians of ${ROUNDS} interleaved rounds (src: ${srcLabel}); ${loadLine()}`);
   console.table(Object.entries(rows).map(([measure, r]) => {
     const ratio = median(r.ts) / median(r.beam);
     const target = r.kind === 'rate' ? '>= 1.00' : measure.includes('floor') ? 'floor' : measure.includes('p50') ? '<= 1.10' : 'none';

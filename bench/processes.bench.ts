@@ -19,7 +19,10 @@ import { freeSharedPort } from '../test/support/ports.js';
 import { loadLine, machineLine } from './machine.js';
 
 const src = process.env.NESSIE_SRC ?? new URL('../src/', import.meta.url).pathname;
-const { Node, silentLogger } = (await import(`${src}/index.ts`)) as typeof import('../src/index.js');
+// Run by compiled.mjs, this file is JavaScript and so is the src it imports.
+const ext = import.meta.url.endsWith('.js') ? 'js' : 'ts';
+const srcLabel = process.env.NESSIE_SRC_LABEL ?? src;
+const { Node, silentLogger } = (await import(`${src}/index.${ext}`)) as typeof import('../src/index.js');
 
 const N = 100_000;
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -66,7 +69,7 @@ async function main(): Promise<void> {
   }
   const bytes = median(ts.bytes);
   const exits = median(ts.exits);
-  console.log(`\n${N.toLocaleString('en')} idle processes: medians of ${ROUNDS} interleaved rounds (src: ${src}); ${loadLine()}`);
+  console.log(`\n${N.toLocaleString('en')} idle processes: medians of ${ROUNDS} interleaved rounds (src: ${srcLabel}); ${loadLine()}`);
   console.table([
     {
       measure: 'bytes per idle process',
