@@ -37,6 +37,7 @@ const SEQ = 3000;
 const CONC_TOTAL = 20_000;
 const CONC = 32;
 const RTT = 2000;
+const RTT_CHUNK = 200;
 const MSGS = 20_000;
 const BIG = 2000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
     const echo = { name: 'echo', node: b.name };
     const onC = async (expr: string) => c.eval(expr, 120_000);
     const beamRate = async (expr: string, n: number) => n / (Number(await onC(expr)) / 1e6);
-    const beamRtts = async (dest: string) => JSON.parse(await onC(`calls_bench:rtts(${dest}, ${RTT}).`)) as number[];
+    const beamRtts = async (dest: string) => JSON.parse(await onC(`calls_bench:rtts(${dest}, ${RTT_CHUNK}).`)) as number[];
     const addLatency = (row: string, side: 'ts' | 'beam', times: number[]) => {
       add(`${row} p50 (µs)`, 'latency', side, percentile(times, 0.5));
       add(`${row} p99 (µs)`, 'latency', side, percentile(times, 0.99));
@@ -102,23 +103,29 @@ async function main(): Promise<void> {
       add('sequential calls BEAM -> TS (/s)', 'rate', 'ts', await beamRate(`calls_bench:seq_calls({ts_echo, '${ts.name}'}, ${SEQ}).`, SEQ));
       add('sequential calls BEAM -> TS (/s)', 'rate', 'beam', await beamRate(`calls_bench:seq_calls({echo, '${b.name}'}, ${SEQ}).`, SEQ));
 
-      // Round trips: a TS client of BEAM's pong, a BEAM client of TS's pong, BEAM <-> BEAM, raw sockets.
+      // Round trips: a TS client of BEAM's pong, a BEAM client of TS's pong, raw Node sockets,
+      // and BEAM <-> BEAM, the anchor of all three. They go in chunks, taken in turn: on this
+      // machine a round trip's time depends on whether the cores sleep between messages
+      // (about 12 us when they stay busy, 70-100 us when they sleep, for Node and BEAM alike),
+      // and that changes with the load of the moment; in turns, each side meets the same.
       const me = ts.spawn();
-      const times: number[] = [];
-      for (let i = 0; i < RTT; i++) {
-        const t = process.hrtime.bigint();
-        me.send({ name: 'pong', node: b.name }, tuple(atom('ping'), me.pid, i));
-        await me.receive();
-        times.push(Number(process.hrtime.bigint() - t) / 1000);
+      const rtt = { client: [] as number[], server: [] as number[], raw: [] as number[], beam: [] as number[] };
+      for (let chunk = 0; chunk < RTT / RTT_CHUNK; chunk++) {
+        for (let i = 0; i < RTT_CHUNK; i++) {
+          const t = process.hrtime.bigint();
+          me.send({ name: 'pong', node: b.name }, tuple(atom('ping'), me.pid, i));
+          await me.receive();
+          rtt.client.push(Number(process.hrtime.bigint() - t) / 1000);
+        }
+        rtt.beam.push(...(await beamRtts(`{pong, '${b.name}'}`)));
+        rtt.server.push(...(await beamRtts(`{ts_pong, '${ts.name}'}`)));
+        rtt.raw.push(...(await raw.rtts(RTT_CHUNK)));
       }
       me.exit();
-      const beamBeam = await beamRtts(`{pong, '${b.name}'}`);
-      addLatency('round trip, TS client', 'ts', times);
-      addLatency('round trip, TS client', 'beam', beamBeam);
-      addLatency('round trip, TS server', 'ts', await beamRtts(`{ts_pong, '${ts.name}'}`));
-      addLatency('round trip, TS server', 'beam', await beamRtts(`{pong, '${b.name}'}`));
-      addLatency('round trip, raw Node sockets (floor)', 'ts', await raw.rtts(RTT));
-      addLatency('round trip, raw Node sockets (floor)', 'beam', await beamRtts(`{pong, '${b.name}'}`));
+      for (const [row, times] of [['TS client', rtt.client], ['TS server', rtt.server], ['raw Node sockets (floor)', rtt.raw]] as const) {
+        addLatency(`round trip, ${row}`, 'ts', times);
+        addLatency(`round trip, ${row}`, 'beam', rtt.beam);
+      }
 
       const me1 = ts.spawn();
       t0 = performance.now();
