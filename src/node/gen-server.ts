@@ -19,11 +19,12 @@
  *   and a reply cannot tell which release asked.
  */
 import { inspect } from 'node:util';
+import { EncodeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { atom, isTuple, Pid, tuple, type Reference, type Term, type Tuple } from '../term/types.js';
 import { GEN_CAST, parseGenCall, replyFor } from './gen.js';
 import { NORMAL, type Process } from './process.js';
-import { thrownReason, unencodable } from './rpc.js';
+import { thrownReason } from './rpc.js';
 
 const JS_BAD_RETURN = atom('js_bad_return');
 const BAD_CALL = atom('bad_call');
@@ -90,7 +91,10 @@ export interface GenServerHandlers<State> {
 
 /** What a server needs from its node. */
 export interface GenServerHost {
-  /** Sends a reply to a pid or an alias, as gen:reply/2 does (router.sendReply). */
+  /**
+   * Sends a reply to a pid or an alias, as gen:reply/2 does; throws an EncodeError,
+   * with nothing sent, when it has no Erlang form (router.sendCheckedReply).
+   */
   sendReply(from: Pid, to: Pid | Reference, message: Term): void;
   logger: Logger;
 }
@@ -179,11 +183,16 @@ async function handle<State>(process: Process, h: GenServerHandlers<State>, host
     const result = await h.handleCall(call.request, call.from, state);
     const { reply, next, replies } =
       result instanceof CallResult ? { reply: result.reply, next: result.keepsState ? state : (result.state as State), replies: result.replies } : { reply: result, next: state, replies: true };
-    if (replies) {
-      const problem = unencodable(reply);
-      if (problem !== undefined) return { crash: tuple(JS_BAD_RETURN, problem) };
-      // The caller may have gone (a timeout, its node down): the reply is then dropped, as on BEAM.
-      if (process.alive) sendTo(host, process, call.from, reply as Term);
+    // The caller may have gone (a timeout, its node down): the reply is then dropped, as on BEAM.
+    if (replies && process.alive) {
+      // Encoded once, by the send (no check first): a reply with no Erlang form is sent
+      // to nobody and ends the server.
+      try {
+        sendTo(host, process, call.from, reply as Term);
+      } catch (err) {
+        if (err instanceof EncodeError) return { crash: tuple(JS_BAD_RETURN, err.message) };
+        throw err;
+      }
     }
     return { state: next };
   }

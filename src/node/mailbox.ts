@@ -4,7 +4,7 @@
  * nothing waits until a matching message arrives or its timeout passes.
  */
 import { NotRunningError, TimeoutError } from '../errors.js';
-import type { Term } from '../term/types.js';
+import type { Pid, Term } from '../term/types.js';
 
 /** Picks messages in a selective receive. Returning `true` takes the message. */
 export type Matcher = (message: Term) => boolean;
@@ -22,7 +22,12 @@ export class Mailbox {
   private readonly messages: Term[] = [];
   private head = 0;
   private waiters: Waiter[] = [];
-  private closedWith: Error | undefined;
+  /**
+   * Set by close(): the owner's pid (null when it has none). The error a receive gets
+   * is made only when one asks: most processes exit with nobody waiting, and an Error
+   * (its stack trace above all) per exit would cost more than the rest of the exit.
+   */
+  private closedFor: Pid | null | undefined;
 
   /** Messages waiting. */
   get size(): number {
@@ -31,7 +36,7 @@ export class Mailbox {
 
   /** Adds a message; a waiting receive that matches it takes it at once. */
   deliver(message: Term): void {
-    if (this.closedWith !== undefined) return;
+    if (this.closedFor !== undefined) return;
     for (let i = 0; i < this.waiters.length; i++) {
       const w = this.waiters[i];
       let taken: boolean;
@@ -60,7 +65,7 @@ export class Mailbox {
    * `timeoutMs` (forever without one) and rejects with a TimeoutError after it.
    */
   receive(match: Matcher | undefined = ANY, timeoutMs?: number): Promise<Term> {
-    if (this.closedWith !== undefined) return Promise.reject(this.closedWith);
+    if (this.closedFor !== undefined) return Promise.reject(this.closedError());
     let found: ReturnType<Mailbox['take']>;
     try {
       found = this.take(match);
@@ -81,16 +86,22 @@ export class Mailbox {
     });
   }
 
-  /** Ends every pending receive with `reason` and drops the messages. */
-  close(reason: Error = new NotRunningError('process has exited')): void {
-    if (this.closedWith !== undefined) return;
-    this.closedWith = reason;
+  /** Ends every pending receive (and refuses later ones) with a NotRunningError naming `owner`, and drops the messages. */
+  close(owner?: Pid): void {
+    if (this.closedFor !== undefined) return;
+    this.closedFor = owner ?? null;
     this.messages.length = 0;
     this.head = 0;
+    if (this.waiters.length === 0) return;
+    const reason = this.closedError();
     for (const w of this.waiters.splice(0)) {
       if (w.timer !== undefined) clearTimeout(w.timer);
       w.reject(reason);
     }
+  }
+
+  private closedError(): NotRunningError {
+    return new NotRunningError(this.closedFor ? `process ${this.closedFor} has exited` : 'process has exited');
   }
 
   private take(match: Matcher | undefined): { ok: true; message: Term } | { ok: false } {

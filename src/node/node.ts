@@ -5,24 +5,24 @@
  */
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { CallError, EpmdError, ErrorCode, InvalidOptionError, NessieError, NotRunningError, RpcError, TimeoutError } from '../errors.js';
+import { CallError, EpmdError, ErrorCode, InvalidOptionError, NessieError, NotRunningError, RpcError } from '../errors.js';
 import type { ConnectionStats } from '../distribution/connection.js';
 import { parseControl } from '../distribution/control.js';
 import { LOCAL_DIST_FLAGS, DFLAG_PUBLISHED } from '../distribution/flags.js';
 import { registerNode, type EpmdRegistration } from '../epmd/client.js';
 import { EpmdServer } from '../epmd/server.js';
-import { atom, Atom, ImproperList, Pid, Reference, Tuple, tuple, type Term } from '../term/types.js';
+import { atom, Atom, Pid, Reference, Tuple, tuple, type Term } from '../term/types.js';
 import { Connections, type ConnectResult } from './connections.js';
 import { TlsTransport } from '../distribution/transport.js';
 import { resolveTlsOptions, type NodeTlsOptions } from './tls-options.js';
-import { GEN_CALL, GEN_CAST, replyFor } from './gen.js';
+import { aliasOfTag, GEN_CALL, GEN_CAST, PendingCall, replyFor } from './gen.js';
 import { PgScope } from './pg/scope.js';
 import { startGenServer, type GenServer, type GenServerHandlers } from './gen-server.js';
 import { GleamSubjects } from './gleam-subject.js';
-import { NOCONNECTION, Router } from './router.js';
+import { Router } from './router.js';
 import { Outbox } from './outbox.js';
 import { RefMaker } from './refs.js';
-import { Registry, type Inbox } from './registry.js';
+import { Registry } from './registry.js';
 import { Relations } from './relations.js';
 import { serveSpawnRequest, type ErpcOptions } from './services/erpc.js';
 import { startGlobal } from './services/global.js';
@@ -51,9 +51,6 @@ export interface NodeEvents {
 
 
 const FRAGMENT_SIZE = 64 * 1024;
-const DOWN = atom('DOWN');
-const ALIAS = atom('alias');
-const NODEDOWN = atom('nodedown');
 const NOPROC = atom('noproc');
 const WHEREIS = atom('whereis');
 /** Signals held per node while its connection is set up (see outbox.ts). */
@@ -340,46 +337,9 @@ export class Node extends EventEmitter<NodeEvents> {
     return this.call(pid, request, timeoutMs);
   }
 
-  /**
-   * Sends `build(From)` to `dest` and waits for `{Tag, Reply}` the way gen:call does:
-   * no process per request, but an alias and a monitor of its own (OTP 24+), so a late
-   * reply to the alias, once removed, is dropped, and the monitor ends the wait early.
-   */
+  /** Sends `build(From)` to `dest` and waits for `{Tag, Reply}` the way gen:call does (see PendingCall). */
   private request(dest: Destination, build: (from: Tuple) => Term, timeoutMs: number): Promise<Term> {
-    const ref = this.refs.make();
-    const router = this.router;
-    return new Promise<Term>((resolve, reject) => {
-      const timer = setTimeout(() => settle(() => reject(new TimeoutError(`call to ${describe(dest)} timed out`, timeoutMs))), timeoutMs);
-      let done = false;
-      const waiter: Inbox = {
-        pid: this.system.pid,
-        deliver: (m: Term) => {
-          if (!(m instanceof Tuple)) return;
-          if (m.length === 2 && isTagOf(m[0], ref)) settle(() => resolve(m[1]));
-          else if (m.length === 5 && m[0] === DOWN && m[1] instanceof Reference && m[1].equals(ref)) {
-            const reason = m[4] === NOCONNECTION ? tuple(NODEDOWN, atom(nodeOf(dest, this.name))) : m[4];
-            settle(() => reject(new CallError(`call to ${describe(dest)} failed: ${String(reason)}`, reason)));
-          }
-        },
-      };
-      const settle = (finish: () => void) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        router.registry.removeAlias(ref);
-        router.demonitor(waiter, ref);
-        finish();
-      };
-      router.registry.addAlias(ref, waiter);
-      router.monitor(waiter, dest, ref);
-      if (done) return; // the monitor fired at once: noproc
-      try {
-        router.route(this.system.pid, dest, build(tuple(this.system.pid, tagFor(ref))));
-      } catch (err) {
-        // An unencodable request: nothing was sent (sends are all-or-nothing).
-        settle(() => reject(err));
-      }
-    });
+    return PendingCall.start(this.router, this.system.pid, this.refs.make(), dest, build, timeoutMs);
   }
 
   /**
@@ -404,7 +364,7 @@ export class Node extends EventEmitter<NodeEvents> {
   serve<State>(name: string, handlers: GenServerHandlers<State>): Promise<GenServer>;
   async serve<State>(a: string | GenServerHandlers<State>, b?: GenServerHandlers<State>): Promise<GenServer> {
     const [name, handlers] = typeof a === 'string' ? [a, b ?? {}] : [undefined, a];
-    const host = { sendReply: this.router.sendReply.bind(this.router), logger: this.o.logger };
+    const host = { sendReply: this.router.sendCheckedReply.bind(this.router), logger: this.o.logger };
     return startGenServer(this.spawn(name === undefined ? {} : { name }), handlers, host);
   }
 
@@ -560,36 +520,10 @@ function addStats(into: ConnectionStats, more: ConnectionStats): void {
   into.busyEvents += more.busyEvents;
 }
 
-/** The call tag: `[alias | Ref]`, as gen.erl makes it. */
-function tagFor(ref: Reference): ImproperList {
-  return new ImproperList([ALIAS], ref);
-}
-
-function isTagOf(t: Term, ref: Reference): boolean {
-  return aliasOfTag(t)?.equals(ref) ?? false;
-}
-
-/** The alias in a call tag `[alias | Ref]`. */
-function aliasOfTag(t: Term): Reference | undefined {
-  return t instanceof ImproperList && t.elements.length === 1 && t.elements[0] === ALIAS && t.tail instanceof Reference ? t.tail : undefined;
-}
-
-/** The node a destination lives on. */
-function nodeOf(dest: Destination, local: string): string {
-  if (dest instanceof Pid) return dest.node.name;
-  return typeof dest === 'string' ? local : dest.node;
-}
-
 /** net_kernel's word for why a connection ended. */
 function nodedownReason(error: NessieError | undefined): NodedownReason {
   if (error === undefined) return 'disconnect';
   return error.code === ErrorCode.NET_TICK_TIMEOUT ? 'net_tick_timeout' : 'connection_closed';
-}
-
-function describe(dest: Destination): string {
-  if (typeof dest === 'string') return dest;
-  if (dest instanceof Pid) return dest.toString();
-  return `{${dest.name}, ${dest.node}}`;
 }
 
 function randomCreation(): number {

@@ -117,7 +117,7 @@ export class Process {
   exit(reason: Term = NORMAL): void {
     if (this.exitReason !== undefined) return;
     this.exitReason = reason;
-    this.mailbox.close(new NotRunningError(`process ${this.pid} has exited`));
+    this.mailbox.close(this.pid);
     this.host.exited(this, reason);
   }
 

@@ -47,7 +47,74 @@ export class RefMaker {
   }
 }
 
-/** A string that identifies a reference, for use as a Map key. */
-export function refKey(r: Reference): string {
-  return `${r.node.name}/${r.creation}/${r.id.join('.')}`;
+/** One reference's entry in a RefMap bucket. */
+interface RefEntry<V> {
+  readonly ref: Reference;
+  value: V;
+  next: RefEntry<V> | undefined;
+}
+
+/**
+ * A map keyed by references, compared by value (a reference that arrives from a peer
+ * is a new object each time). Keyed by a number made of the first two words (18 + 32
+ * bits, exact in a double) rather than a string built per lookup: a call looks up its
+ * alias and monitor about five times. References that share those words (another
+ * word 2, node or creation, or a peer's first word past 18 bits) share a bucket and
+ * are told apart by equals().
+ */
+export class RefMap<V> {
+  private readonly buckets = new Map<number, RefEntry<V>>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(ref: Reference): V | undefined {
+    for (let e = this.buckets.get(bucketOf(ref)); e !== undefined; e = e.next) if (e.ref.equals(ref)) return e.value;
+    return undefined;
+  }
+
+  has(ref: Reference): boolean {
+    for (let e = this.buckets.get(bucketOf(ref)); e !== undefined; e = e.next) if (e.ref.equals(ref)) return true;
+    return false;
+  }
+
+  set(ref: Reference, value: V): void {
+    const key = bucketOf(ref);
+    const first = this.buckets.get(key);
+    for (let e = first; e !== undefined; e = e.next) {
+      if (e.ref.equals(ref)) {
+        e.value = value;
+        return;
+      }
+    }
+    this.buckets.set(key, { ref, value, next: first });
+    this.count++;
+  }
+
+  /** Removes the entry under `ref` and returns its value (undefined when there was none). */
+  delete(ref: Reference): V | undefined {
+    const key = bucketOf(ref);
+    let prev: RefEntry<V> | undefined;
+    for (let e = this.buckets.get(key); e !== undefined; prev = e, e = e.next) {
+      if (!e.ref.equals(ref)) continue;
+      if (prev !== undefined) prev.next = e.next;
+      else if (e.next !== undefined) this.buckets.set(key, e.next);
+      else this.buckets.delete(key);
+      this.count--;
+      return e.value;
+    }
+    return undefined;
+  }
+
+  /** The values, in no particular order. */
+  *values(): IterableIterator<V> {
+    for (const first of this.buckets.values()) for (let e: RefEntry<V> | undefined = first; e !== undefined; e = e.next) yield e.value;
+  }
+}
+
+function bucketOf(r: Reference): number {
+  const id = r.id;
+  return (id[0] ?? 0) + (id[1] ?? 0) * WORD0_LIMIT;
 }

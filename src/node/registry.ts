@@ -8,7 +8,7 @@
  */
 import { Pid, type Atom, type Reference, type Term } from '../term/types.js';
 import type { Process } from './process.js';
-import { refKey } from './refs.js';
+import { RefMap } from './refs.js';
 
 /** Something that can receive messages: a process, or a waiter that stands in for one (a call). */
 export interface Inbox {
@@ -21,8 +21,9 @@ const ID_LIMIT = 0x100000000; // 2^32
 export class Registry {
   private readonly byId = new Map<number, Process>();
   private readonly names = new Map<string, Process>();
-  private readonly aliases = new Map<string, Inbox>();
-  private readonly aliasesOf = new Map<Inbox, Set<string>>();
+  private readonly aliases = new RefMap<Inbox>();
+  /** The aliases of each live process, removed when it exits (a call's stand-in removes its own). */
+  private readonly aliasesOf = new Map<Inbox, RefMap<Reference>>();
   private nextId: number;
   private serial = 0;
 
@@ -96,31 +97,30 @@ export class Registry {
 
   /** Makes `ref` an alias of `owner` (OTP 24+): messages sent to it reach the owner until removed. */
   addAlias(ref: Reference, owner: Inbox): void {
-    const key = refKey(ref);
-    this.aliases.set(key, owner);
-    let keys = this.aliasesOf.get(owner);
-    if (keys === undefined) this.aliasesOf.set(owner, (keys = new Set()));
-    keys.add(key);
+    this.aliases.set(ref, owner);
+    if (this.byId.get(owner.pid.id) !== owner) return;
+    let refs = this.aliasesOf.get(owner);
+    if (refs === undefined) this.aliasesOf.set(owner, (refs = new RefMap()));
+    refs.set(ref, ref);
   }
 
   removeAlias(ref: Reference): void {
-    const key = refKey(ref);
-    const owner = this.aliases.get(key);
+    const owner = this.aliases.delete(ref);
     if (owner === undefined) return;
-    this.aliases.delete(key);
-    const keys = this.aliasesOf.get(owner);
-    keys?.delete(key);
-    if (keys?.size === 0) this.aliasesOf.delete(owner);
+    const refs = this.aliasesOf.get(owner);
+    if (refs === undefined) return;
+    refs.delete(ref);
+    if (refs.size === 0) this.aliasesOf.delete(owner);
   }
 
   aliasOwner(ref: Reference): Inbox | undefined {
-    return this.aliases.get(refKey(ref));
+    return this.aliases.get(ref);
   }
 
   private removeAliasesOf(owner: Inbox): void {
-    const keys = this.aliasesOf.get(owner);
-    if (keys === undefined) return;
+    const refs = this.aliasesOf.get(owner);
+    if (refs === undefined) return;
     this.aliasesOf.delete(owner);
-    for (const key of keys) this.aliases.delete(key);
+    for (const ref of refs.values()) this.aliases.delete(ref);
   }
 }

@@ -5,9 +5,9 @@
  * what the node holds.
  */
 import { Pid, type Atom, type Reference } from '../term/types.js';
-import type { Process } from './process.js';
+import { Process } from './process.js';
 import type { Inbox } from './registry.js';
-import { refKey } from './refs.js';
+import { RefMap } from './refs.js';
 
 /** A monitor we hold: `owner` watches `target` (a pid, or a name on `node`). */
 export interface Monitor {
@@ -49,12 +49,17 @@ export class Relations {
   /** Local processes with a link to a process on a peer node. */
   private readonly linkedTo = new Map<string, Set<Process>>();
   /** Monitors we hold, by reference. */
-  private readonly monitors = new Map<string, Monitor>();
-  private readonly monitorsOf = new Map<Inbox, Set<string>>();
+  private readonly monitors = new RefMap<Monitor>();
+  /**
+   * The monitors each process holds, taken when it exits. A call's stand-in (node.ts
+   * request()) is not indexed: it removes its one monitor itself, and a Set per call
+   * would cost more than the rest of the bookkeeping.
+   */
+  private readonly monitorsOf = new Map<Inbox, Set<Monitor>>();
   /** Monitors we hold on processes of a peer node. */
-  private readonly monitorsOn = new Map<string, Set<string>>();
+  private readonly monitorsOn = new Map<string, Set<Monitor>>();
   /** Who watches each local process, by reference. */
-  private readonly watchers = new Map<Process, Map<string, Watcher>>();
+  private readonly watchers = new Map<Process, RefMap<Watcher>>();
   /** Local processes watched from a peer node. */
   private readonly watchedFrom = new Map<string, Set<Process>>();
 
@@ -112,55 +117,50 @@ export class Relations {
   // Monitors we hold
 
   addMonitor(m: Monitor): void {
-    const key = refKey(m.ref);
-    this.monitors.set(key, m);
-    addTo(this.monitorsOf, m.owner, key);
-    if (m.node !== this.localNode) addTo(this.monitorsOn, m.node, key);
+    this.monitors.set(m.ref, m);
+    if (m.owner instanceof Process) addTo(this.monitorsOf, m.owner, m);
+    if (m.node !== this.localNode) addTo(this.monitorsOn, m.node, m);
   }
 
   monitor(ref: Reference): Monitor | undefined {
-    return this.monitors.get(refKey(ref));
+    return this.monitors.get(ref);
   }
 
   /** Removes and returns the monitor under `ref`. */
   takeMonitor(ref: Reference): Monitor | undefined {
-    const key = refKey(ref);
-    const m = this.monitors.get(key);
+    const m = this.monitors.delete(ref);
     if (m === undefined) return undefined;
-    this.monitors.delete(key);
-    removeFrom(this.monitorsOf, m.owner, key);
-    if (m.node !== this.localNode) removeFrom(this.monitorsOn, m.node, key);
+    if (m.owner instanceof Process) removeFrom(this.monitorsOf, m.owner, m);
+    if (m.node !== this.localNode) removeFrom(this.monitorsOn, m.node, m);
     return m;
   }
 
-  /** Removes and returns every monitor `owner` holds. */
+  /** Removes and returns every monitor `owner` (a process) holds. */
   takeMonitorsOf(owner: Inbox): Monitor[] {
-    const keys = this.monitorsOf.get(owner);
-    if (keys === undefined) return [];
-    return [...keys].map((k) => this.takeMonitor(this.monitors.get(k)!.ref)!);
+    const ms = this.monitorsOf.get(owner);
+    if (ms === undefined) return [];
+    return [...ms].map((m) => this.takeMonitor(m.ref)!);
   }
 
   /** Removes and returns every monitor on processes of `node`. */
   takeMonitorsOn(node: string): Monitor[] {
-    const keys = this.monitorsOn.get(node);
-    if (keys === undefined) return [];
-    return [...keys].map((k) => this.takeMonitor(this.monitors.get(k)!.ref)!);
+    const ms = this.monitorsOn.get(node);
+    if (ms === undefined) return [];
+    return [...ms].map((m) => this.takeMonitor(m.ref)!);
   }
 
   // Watchers of our processes
 
   addWatcher(p: Process, w: Watcher): void {
     let ws = this.watchers.get(p);
-    if (ws === undefined) this.watchers.set(p, (ws = new Map()));
-    ws.set(refKey(w.ref), w);
+    if (ws === undefined) this.watchers.set(p, (ws = new RefMap()));
+    ws.set(w.ref, w);
     if (w.remote !== undefined) addTo(this.watchedFrom, w.remote.node.name, p);
   }
 
   removeWatcher(p: Process, ref: Reference): void {
     const ws = this.watchers.get(p);
-    const w = ws?.get(refKey(ref));
-    if (ws === undefined || w === undefined) return;
-    ws.delete(refKey(ref));
+    if (ws === undefined || ws.delete(ref) === undefined) return;
     if (ws.size === 0) this.watchers.delete(p);
     // The index by node is a superset: dropWatchersFrom skips processes no longer watched from there.
   }
@@ -183,7 +183,7 @@ export class Relations {
     for (const p of procs) {
       const ws = this.watchers.get(p);
       if (ws === undefined) continue;
-      for (const [key, w] of ws) if (w.remote?.node.name === node) ws.delete(key);
+      for (const w of [...ws.values()]) if (w.remote?.node.name === node) ws.delete(w.ref);
       if (ws.size === 0) this.watchers.delete(p);
     }
   }

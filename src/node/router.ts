@@ -12,6 +12,7 @@ import * as dop from '../distribution/control.js';
 import type { ControlMessage, SpawnRequestMessage } from '../distribution/control.js';
 import { NotRegisteredError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { encode } from '../term/encode.js';
 import { atom, Atom, Pid, tuple, type Reference, type Term } from '../term/types.js';
 import type { Outbox } from './outbox.js';
 import { NORMAL, Process, type Destination, type ProcessHost } from './process.js';
@@ -216,6 +217,19 @@ export class Router implements ProcessHost {
     } else {
       this.outbox.send(to.node.name, dop.aliasSend(from, to), message);
     }
+  }
+
+  /**
+   * sendReply for a reply that user code made (a gen_server handler's): throws an
+   * EncodeError, with nothing sent, when it has no Erlang form. It is encoded once: on
+   * a live connection by the send itself (all or nothing); to a local caller, or one
+   * whose connection is being set up, by a check first (a local caller takes the term
+   * as it is, a held one is encoded only when its connection comes up).
+   */
+  sendCheckedReply(from: Pid, to: Pid | Reference, message: Term): void {
+    const node = to.node.name;
+    if (node === this.localNode || !this.outbox.sendsNow(node)) encode(message);
+    this.sendReply(from, to, message);
   }
 
   /** Makes a remote `watcher` monitor `p` under `ref`, as if it had sent MONITOR_P. */

@@ -131,3 +131,25 @@ test('serve: noReply answers later with node.reply; a failing init rejects and l
     await node.stop();
   }
 });
+
+test('serve: a reply with no Erlang form for a caller on another node ends the server with js_bad_return; nothing is sent, the connection lives', async () => {
+  const [host, otherHost] = loopbackAddresses(2);
+  const port = await freePort(host);
+  const server = await Node.start({ name: `gs@${host}`, cookie: 'c', epmd: false, port, logger: silentLogger });
+  const caller = await Node.start({ name: `caller@${otherHost}`, cookie: 'c', epmd: false, port, logger: silentLogger });
+  try {
+    await server.serve('bad_return', { handleCall: (request) => (request === atom('bad') ? (undefined as unknown as Term) : request) });
+    await server.serve('echo', { handleCall: (request) => request });
+    const bad = { name: 'bad_return', node: server.name };
+    assert.equal(await caller.call(bad, atom('fine')), atom('fine'), 'the reply goes out when it encodes');
+    await assert.rejects(
+      caller.call(bad, atom('bad')),
+      (e: unknown) => e instanceof CallError && (e.reason as Tuple)[0] === atom('js_bad_return') && String((e.reason as Tuple)[1]).includes('undefined'),
+    );
+    assert.equal(server.whereis('bad_return'), undefined, 'the server ended');
+    assert.equal(await caller.call({ name: 'echo', node: server.name }, atom('still_up')), atom('still_up'), 'the connection lives on');
+  } finally {
+    await caller.stop();
+    await server.stop();
+  }
+});

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NotRunningError, TimeoutError } from '../../src/errors.js';
 import { Mailbox } from '../../src/node/mailbox.js';
+import { atom, Pid } from '../../src/term/types.js';
 
 test('selective receive leaves the others in order', async () => {
   const m = new Mailbox();
@@ -64,4 +65,17 @@ test('a matcher that throws ends its own receive; delivery goes on to the others
     /again/,
   );
   assert.equal(m.size, 1, 'b stays');
+});
+
+test('the error of a closed mailbox names its owner, for pending receives and later ones', async () => {
+  const owner = new Pid(atom('ts@127.0.0.1'), 42, 0, 1);
+  const m = new Mailbox();
+  const pending = m.receive();
+  m.close(owner);
+  const named = (err: unknown) => err instanceof NotRunningError && err.message === `process ${owner} has exited`;
+  await assert.rejects(pending, named);
+  await assert.rejects(m.receive(), named);
+  const unnamed = new Mailbox();
+  unnamed.close();
+  await assert.rejects(unnamed.receive(), (err: unknown) => err instanceof NotRunningError && err.message === 'process has exited');
 });

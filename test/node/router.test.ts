@@ -102,3 +102,25 @@ test('nodedown fires monitors and links to that node only', async () => {
   assert.deepEqual(got[1], tuple(atom('EXIT'), remote, atom('noconnection')));
   assert.equal(relations.size.monitors, 1, 'the monitor on the other node stays');
 });
+
+test('a stand-in inbox (a call) is not indexed by owner, yet its monitor fires on nodedown; a process exit takes its own monitors', () => {
+  const { router, relations } = makeRouter();
+  const self = router.spawn();
+  const got: Term[] = [];
+  const standIn = { pid: self.pid, deliver: (m: Term) => got.push(m) };
+  const remote = new Pid(atom(PEER), 5, 0, 1);
+  const ref = router.monitor(standIn, remote);
+  assert.equal(relations.size.monitors, 1);
+  router.nodeDown(PEER);
+  assert.equal(got.length, 1);
+  const down = got[0] as Tuple;
+  assert.ok(down[0] === atom('DOWN') && (down[1] as typeof ref).equals(ref) && down[4] === atom('noconnection'));
+  assert.equal(relations.size.monitors, 0);
+
+  const watcher = router.spawn();
+  watcher.monitor(remote);
+  watcher.monitor(new Pid(atom(PEER), 6, 0, 1));
+  assert.equal(relations.size.monitors, 2);
+  watcher.exit();
+  assert.equal(relations.size.monitors, 0, 'the exit took the monitors its process held');
+});
