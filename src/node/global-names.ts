@@ -30,7 +30,7 @@ import type { Logger } from '../logger.js';
 import { atom, Pid, tuple, type Reference, type Term } from '../term/types.js';
 import type { Process } from './process.js';
 import type { Inbox } from './registry.js';
-import { refKey, type RefMaker } from './refs.js';
+import { RefMap, type RefMaker } from './refs.js';
 
 const DOWN = atom('DOWN');
 const PROCESS = atom('process');
@@ -50,7 +50,7 @@ export class GlobalNames {
   /** Per sender, the end of its queue of global sends (settles, never rejects). */
   private readonly lastSend = new Map<Pid, Promise<void>>();
   /** Monitors whose name is still being looked up, by reference. */
-  private readonly pending = new Map<string, Process>();
+  private readonly pending = new RefMap<Process>();
 
   constructor(
     private readonly host: GlobalNamesHost,
@@ -83,26 +83,24 @@ export class GlobalNames {
   /** A monitor of whatever process holds `name` now; DOWN with noproc when nobody does. */
   monitor(owner: Process, name: string): Reference {
     const ref = this.refs.make();
-    const key = refKey(ref);
-    this.pending.set(key, owner);
+    this.pending.set(ref, owner);
     const settle = (pid: Pid | undefined) => {
-      if (this.pending.get(key) !== owner) return; // demonitored meanwhile
-      this.pending.delete(key);
+      if (this.pending.get(ref) !== owner) return; // demonitored meanwhile
+      this.pending.delete(ref);
       if (!owner.alive) return;
       if (pid === undefined) owner.deliver(tuple(DOWN, ref, PROCESS, tuple(GLOBAL, atom(name)), NOPROC));
       else this.host.monitor(owner, pid, ref);
     };
     const failed = (err: unknown) => this.logger.error(`monitor of {global, ${name}}: ${err instanceof Error ? err.message : String(err)}`);
     // A lookup that fails (the node stopped meanwhile) leaves nobody to tell.
-    void this.lookup(name).then(settle, () => this.pending.delete(key)).catch(failed);
+    void this.lookup(name).then(settle, () => this.pending.delete(ref)).catch(failed);
     return ref;
   }
 
   /** Drops a monitor still being looked up; false when `ref` is not one (the router handles it). */
   cancel(owner: Inbox, ref: Reference): boolean {
-    const key = refKey(ref);
-    if (this.pending.get(key) !== owner) return false;
-    this.pending.delete(key);
+    if (this.pending.get(ref) !== owner) return false;
+    this.pending.delete(ref);
     return true;
   }
 }
