@@ -7,9 +7,19 @@
  *
  * What is held is bounded per node: past `maxHeld` signals, new ones are refused
  * (`send` returns false) and that is logged once per connect attempt.
+ *
+ * A held payload is a copy taken when it was sent, as BEAM copies a message at `!`:
+ * encoding it then tells the caller at once when a value has no Erlang form (the
+ * EncodeError a live connection throws, with the same path), instead of failing in
+ * the middle of nodeup, and a change the caller makes to the object afterwards does
+ * not travel.
  */
 import type { Logger } from '../logger.js';
+import { decode } from '../term/decode.js';
+import { writeTerm } from '../term/encode.js';
+import { VERSION_MAGIC } from '../term/tags.js';
 import type { Term, Tuple } from '../term/types.js';
+import { Writer } from '../term/writer.js';
 
 /** The part of a connection the outbox uses. */
 export interface OutboundConnection {
@@ -62,7 +72,7 @@ export class Outbox {
       }
       return false;
     }
-    waiting.push({ control, payload });
+    waiting.push({ control, payload: heldCopy(payload) });
     return true;
   }
 
@@ -87,7 +97,7 @@ export class Outbox {
   }
 
   private holdWhileConnecting(peer: string, control: Tuple, payload: Term | undefined): boolean {
-    this.held.set(peer, [{ control, payload }]);
+    this.held.set(peer, [{ control, payload: heldCopy(payload) }]);
     // On success nodeup has usually flushed already (connected() runs from it).
     this.connections
       .connect(peer)
@@ -104,4 +114,17 @@ export class Outbox {
       .catch((err: unknown) => this.o.logger.error(`signals for ${peer}: ${(err as Error).message}`));
     return true;
   }
+}
+
+/**
+ * The payload as it is now: encoded (throwing the EncodeError a connection would) and
+ * decoded again, which encodes to the same bytes later. Only signals that wait for a
+ * connection pay for it.
+ */
+function heldCopy(payload: Term | undefined): Term | undefined {
+  if (payload === undefined) return undefined;
+  const w = new Writer(256);
+  w.uint8(VERSION_MAGIC);
+  writeTerm(w, payload, 'payload');
+  return decode(w.buf.subarray(0, w.pos));
 }

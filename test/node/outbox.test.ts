@@ -70,3 +70,30 @@ test('past the bound, signals are refused and that is logged once', () => {
   assert.deepEqual(results, [true, true, true, false, false, false]);
   assert.equal(h.logs.filter((l) => l.includes('signals wait for the connection')).length, 1);
 });
+
+test('a held payload that cannot be encoded fails its send at once, with its path; what was held before still goes out', async () => {
+  const h = harness();
+  h.outbox.send('b@h', tuple(2), 1);
+  assert.throws(
+    () => h.outbox.send('b@h', tuple(2), { items: [0, { b: undefined }] } as unknown as Term),
+    (err: Error & { code?: string; path?: string }) => err.code === 'ERR_TERM_ENCODE' && err.path === 'payload.items[1].b',
+  );
+  assert.throws(() => h.outbox.send('c@h', tuple(2), (() => 1) as unknown as Term), { code: 'ERR_TERM_ENCODE' });
+  assert.equal(h.outbox.heldFor('c@h'), 0, 'a first signal that fails holds nothing');
+  assert.equal(h.outbox.heldFor('b@h'), 1);
+  h.up('b@h');
+  h.finish(true);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(h.sent, [1]);
+});
+
+test('a held payload is copied when sent: a later change to the object does not travel (BEAM copies at send)', async () => {
+  const h = harness();
+  const list = [1, 2];
+  h.outbox.send('b@h', tuple(2), list);
+  list.push(3);
+  h.up('b@h');
+  h.finish(true);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(h.sent, [[1, 2]]);
+});
