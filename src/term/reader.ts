@@ -1,5 +1,20 @@
 import { DecodeError, ErrorCode } from '../errors.js';
 
+/** How the decoder returns binaries (DecodeOptions.binaries). */
+export const BinariesMode = { Buffers: 0, KeyStrings: 1, Strings: 2 } as const;
+export type BinariesMode = (typeof BinariesMode)[keyof typeof BinariesMode];
+
+/** Binaries shorter than this are copied out of large inputs; longer ones are views (BEAM's heap binary limit). */
+export const COPY_BINARIES_BELOW = 64;
+/**
+ * Inputs whose memory (their ArrayBuffer) is at most this large get views for their small
+ * binaries too: a view costs about two thirds of a copy (Buffer.from(arrayBuffer) against
+ * allocUnsafe and a copy loop), and a kept view then pins at most 8 KiB, as any pooled
+ * Buffer.allocUnsafe result (the copy's own form) does. Larger inputs (a big frame, a
+ * socket chunk) get copies, so a small kept binary never pins them.
+ */
+export const VIEW_SMALL_BINARIES_IN = 8 * 1024;
+
 /** The budget of a Reader that has none: the largest small integer, refilled if ever used up. */
 const NO_BUDGET = 0x3fffffff;
 
@@ -21,11 +36,21 @@ export class Reader {
    */
   termsLeft = NO_BUDGET;
   limited = false;
+  binaries: BinariesMode = BinariesMode.Buffers;
+
+  /** Small binaries are views too (see VIEW_SMALL_BINARIES_IN). */
+  readonly smallViews: boolean;
+  /** `buf`'s memory, read once: the `buffer` getter is not free, and views are made per binary. */
+  private readonly memory: ArrayBufferLike;
+  private readonly base: number;
 
   constructor(buf: Buffer, pos = 0, end = buf.length) {
     this.buf = buf;
     this.pos = pos;
     this.end = end;
+    this.memory = buf.buffer;
+    this.base = buf.byteOffset;
+    this.smallViews = this.memory.byteLength <= VIEW_SMALL_BINARIES_IN;
   }
 
   get remaining(): number {
@@ -85,6 +110,22 @@ export class Reader {
     const v = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return v;
+  }
+
+  /**
+   * The next `n` bytes as a binary: a view of the input when `n` is at least
+   * COPY_BINARIES_BELOW or the input is small (smallViews), else a copy.
+   */
+  binary(n: number, tag?: number): Buffer {
+    this.need(n, tag);
+    const buf = this.buf;
+    const at = this.pos;
+    this.pos = at + n;
+    // Buffer.from(arrayBuffer, ...) makes a view faster than buf.subarray does.
+    if (n >= COPY_BINARIES_BELOW || this.smallViews) return Buffer.from(this.memory, this.base + at, n);
+    const out = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) out[i] = buf[at + i];
+    return out;
   }
 
   /** A copy of the next `n` bytes. */
