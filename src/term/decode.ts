@@ -10,7 +10,7 @@
 import { inflateSync } from 'node:zlib';
 import { isUtf8 } from 'node:buffer';
 import { DecodeError, InvalidOptionError } from '../errors.js';
-import { BinariesMode, Reader } from './reader.js';
+import { BinariesMode, Reader, int32At, uint32At } from './reader.js';
 import { Tag, VERSION_MAGIC } from './tags.js';
 import {
   Atom,
@@ -89,7 +89,7 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions & { binaries?:
  */
 export function decode(bytes: Uint8Array, options: DecodeOptions & { binaries: 'utf8' | 'utf8-keys' }): Term;
 export function decode(bytes: Uint8Array, options: DecodeOptions): DecodedTerm | LocalTerm | Term;
-export function decode(bytes: Uint8Array, options: DecodeOptions = {}): DecodedTerm | LocalTerm {
+export function decode(bytes: Uint8Array, options: DecodeOptions = NO_OPTIONS): DecodedTerm | LocalTerm {
   const buf = toBuffer(bytes);
   const r = new Reader(buf);
   r.binaries = binariesMode(options.binaries);
@@ -128,6 +128,7 @@ export function decodeTerm(buf: Buffer, offset: number, context: DecodeContext =
 }
 
 const EMPTY_CONTEXT: DecodeContext = {};
+const NO_OPTIONS: DecodeOptions = {};
 
 function binariesMode(option: DecodeOptions['binaries']): BinariesMode {
   switch (option) {
@@ -216,7 +217,7 @@ function readTerm(r: Reader, ctx: DecodeContext, depth = 0): DecodedTerm {
     case Tag.INTEGER_EXT:
       r.need(5);
       r.pos = at + 5;
-      return buf.readInt32BE(at + 1);
+      return int32At(buf, at + 1);
     case Tag.SMALL_ATOM_UTF8_EXT:
     case Tag.ATOM_UTF8_EXT:
     case Tag.SMALL_ATOM_EXT:
@@ -227,7 +228,7 @@ function readTerm(r: Reader, ctx: DecodeContext, depth = 0): DecodedTerm {
     }
     case Tag.BINARY_EXT: {
       r.need(5);
-      const len = buf.readUInt32BE(at + 1);
+      const len = uint32At(buf, at + 1);
       r.pos = at + 5;
       r.need(len, tag);
       if (r.binaries === BinariesMode.Strings) return readBinaryString(r, len);
@@ -272,7 +273,7 @@ function readContainer(r: Reader, ctx: DecodeContext, tag: number, depth: number
           items[i] = buf[p + 1];
           r.pos = p + 2;
         } else if (buf[p] === Tag.INTEGER_EXT && p + 4 < r.end) {
-          items[i] = buf.readInt32BE(p + 1);
+          items[i] = int32At(buf, p + 1);
           r.pos = p + 5;
         } else {
           items[i] = readTerm(r, ctx, depth);
@@ -530,7 +531,7 @@ function readBinaryString(r: Reader, len: number): DecodedTerm {
 /** A map key that is a BINARY_EXT, in KeyStrings mode. */
 function readBinaryKey(r: Reader): DecodedTerm {
   r.need(5);
-  const len = r.buf.readUInt32BE(r.pos + 1);
+  const len = uint32At(r.buf, r.pos + 1);
   r.pos += 5;
   r.need(len, Tag.BINARY_EXT);
   return readBinaryString(r, len);

@@ -38,6 +38,7 @@ export interface EncodeOptions {
 }
 
 const shared = new Writer(64 * 1024);
+const NO_OPTIONS: EncodeOptions = {};
 const ATOM_TRUE = Atom.intern('true');
 const ATOM_FALSE = Atom.intern('false');
 /** Past this depth, containers are tracked to detect cycles (which would never end). */
@@ -49,7 +50,7 @@ const CYCLE_CHECK_DEPTH = 1000;
  * `null`, `undefined`, functions, symbols, non-finite numbers, cyclic structures,
  * atoms over 255 characters.
  */
-export function encode(term: Term, options: EncodeOptions = {}): Buffer {
+export function encode(term: Term, options: EncodeOptions = NO_OPTIONS): Buffer {
   const w = shared.pos === 0 ? shared : new Writer(); // re-entrant: a getter could call encode
   try {
     writeWhole(w, term);
@@ -287,9 +288,11 @@ function writeArray(w: Writer, t: Term[], depth: number): void {
 function writeMap(w: Writer, t: Map<Term, Term>, depth: number): void {
   w.uint8(Tag.MAP_EXT);
   w.uint32(t.size);
-  for (const [k, v] of t) {
+  const keys = t.keys();
+  for (let next = keys.next(); next.done !== true; next = keys.next()) {
+    const k = next.value;
     writeFast(w, k, depth + 1);
-    writeFast(w, v, depth + 1);
+    writeFast(w, t.get(k) as Term, depth + 1);
   }
 }
 
@@ -571,8 +574,15 @@ function writeNumber(w: Writer, n: number): void {
     w.buf[w.pos++] = Tag.SMALL_INTEGER_EXT;
     w.buf[w.pos++] = n;
   } else if (n >= -0x80000000 && n <= 0x7fffffff) {
-    w.uint8(Tag.INTEGER_EXT);
-    w.int32(n);
+    w.ensure(5);
+    const buf = w.buf;
+    const at = w.pos;
+    buf[at] = Tag.INTEGER_EXT;
+    buf[at + 1] = n >>> 24;
+    buf[at + 2] = n >>> 16;
+    buf[at + 3] = n >>> 8;
+    buf[at + 4] = n;
+    w.pos = at + 5;
   } else if (Number.isSafeInteger(n)) {
     // At most 7 bytes of magnitude: arithmetic is exact below 2^53.
     let m = Math.abs(n);

@@ -60,8 +60,11 @@ export class Writer {
 
   uint16(v: number): void {
     this.ensure(2);
-    this.buf.writeUInt16BE(v, this.pos);
-    this.pos += 2;
+    const buf = this.buf;
+    const at = this.pos;
+    buf[at] = v >>> 8;
+    buf[at + 1] = v;
+    this.pos = at + 2;
   }
 
   uint32(v: number): void {
@@ -77,9 +80,8 @@ export class Writer {
   }
 
   int32(v: number): void {
-    this.ensure(4);
-    this.buf.writeInt32BE(v, this.pos);
-    this.pos += 4;
+    // Two's complement: the same bytes as the unsigned value.
+    this.uint32(v);
   }
 
   uint64(v: bigint): void {
@@ -138,8 +140,15 @@ export class Writer {
 
   /** A copy of everything written since `from`. */
   copyFrom(from: number): Buffer {
-    const out = Buffer.allocUnsafe(this.pos - from);
-    this.buf.copy(out, 0, from, this.pos);
+    const n = this.pos - from;
+    const out = Buffer.allocUnsafe(n);
+    // A loop beats the native copy for small messages (the copy was a third of encoding one).
+    if (n <= 256) {
+      const buf = this.buf;
+      for (let i = 0; i < n; i++) out[i] = buf[from + i];
+    } else {
+      this.buf.copy(out, 0, from, this.pos);
+    }
     return out;
   }
 }
