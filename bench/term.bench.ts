@@ -196,7 +196,7 @@ type Direction = 'decode' | 'encode';
 const DIRECTIONS: Direction[] = ['decode', 'encode'];
 /** The fast-path options, measured beside the defaults (informative: targets are on the defaults). */
 const OPTION_COLUMNS: Record<Direction, { name: string; what: string }> = {
-  decode: { name: "nessie{binaries:'utf8'}", what: "decode(bytes, { binaries: 'utf8' }): binaries that are UTF-8 come back as strings" },
+  decode: { name: "nessie{binaries:'utf8-keys'}", what: "decode(bytes, { binaries: 'utf8-keys' }): binary map keys that are UTF-8 come back as strings" },
   encode: { name: 'nessie encodeInto', what: 'encodeInto(term, buffer): into a reused buffer, no result allocated' },
 };
 
@@ -254,7 +254,7 @@ async function main(): Promise<void> {
       const decodeOption = OPTION_COLUMNS.decode.name;
       const encodeOption = OPTION_COLUMNS.encode.name;
       row[decodeOption] = { decode: { na: 'pending' }, encode: { na: 'decode only' } };
-      runners.decode.push({ name: decodeOption, run: jsRunner(() => decode(bytes, { binaries: 'utf8' })) });
+      runners.decode.push({ name: decodeOption, run: jsRunner(() => decode(bytes, { binaries: 'utf8-keys' })) });
       if (!sameTerm(into.subarray(0, encodeInto(term, into)), bytes)) throw new Error(`encodeInto of ${name} is not the term`);
       row[encodeOption] = { decode: { na: 'encode only' }, encode: { na: 'pending' } };
       runners.encode.push({ name: encodeOption, run: jsRunner(() => encodeInto(term, into)) });

@@ -514,19 +514,45 @@ function readBinaryString(r: Reader, len: number): DecodedTerm {
   const start = r.pos;
   const end = start + len;
   let ascii = true;
+  let hash = len;
   for (let i = start; i < end; i++) {
-    if (buf[i] >= 0x80) {
+    const byte = buf[i];
+    if (byte >= 0x80) {
       ascii = false;
       break;
     }
+    hash = Math.imul(hash ^ byte, 0x01000193);
   }
-  let value: DecodedTerm;
-  if (ascii) value = buf.toString('latin1', start, end) as unknown as DecodedTerm;
-  else if (isUtf8(buf.subarray(start, end))) value = buf.toString('utf8', start, end) as unknown as DecodedTerm;
-  else return r.binary(len);
+  let value: string;
+  if (ascii && len <= RECENT_STRING_MAX) {
+    const slot = (hash ^ (hash >>> 15)) & (RECENT_STRINGS - 1);
+    const recent = recentStrings[slot];
+    if (recent !== undefined && sameName(recent, buf, start, len)) {
+      value = recent;
+    } else {
+      value = buf.toString('latin1', start, end);
+      recentStrings[slot] = value;
+    }
+  } else if (ascii) {
+    value = buf.toString('latin1', start, end);
+  } else if (isUtf8(buf.subarray(start, end))) {
+    value = buf.toString('utf8', start, end);
+  } else {
+    return r.binary(len);
+  }
   r.pos = end;
-  return value;
+  return value as unknown as DecodedTerm;
 }
+
+/**
+ * Recently decoded short ASCII strings (binaries: 'utf8' / 'utf8-keys'), by a hash of
+ * their bytes, as recentAtoms: the keys of JSON-like maps repeat in every element of a
+ * list, and a string seen again costs no allocation, and its hash for Map.set is already
+ * computed. Bounded: at most RECENT_STRINGS strings of RECENT_STRING_MAX characters.
+ */
+const RECENT_STRINGS = 512;
+const RECENT_STRING_MAX = 32;
+const recentStrings = new Array<string | undefined>(RECENT_STRINGS).fill(undefined);
 
 /** A map key that is a BINARY_EXT, in KeyStrings mode. */
 function readBinaryKey(r: Reader): DecodedTerm {

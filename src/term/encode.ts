@@ -39,6 +39,8 @@ export interface EncodeOptions {
 
 const shared = new Writer(64 * 1024);
 const NO_OPTIONS: EncodeOptions = {};
+/** Byte runs this long or longer are copied by TypedArray.set; shorter ones by a loop, which is faster for them. */
+const NATIVE_COPY_FROM = 16;
 const ATOM_TRUE = Atom.intern('true');
 const ATOM_FALSE = Atom.intern('false');
 /** Past this depth, containers are tracked to detect cycles (which would never end). */
@@ -245,20 +247,25 @@ function writeFast(w: Writer, t: Term, depth: number): void {
       writeString(w, t);
       return;
     case 'object':
+      // Array.isArray and ArrayBuffer.isView compile to a type check of the object itself;
+      // an instanceof that fails walks the whole prototype chain (`t instanceof Atom` on
+      // a Buffer was a quarter of encoding a map of binaries), so those come first.
+      if (Array.isArray(t)) {
+        if (depth >= MAX_RECURSION) break;
+        writeArray(w, t, depth);
+        return;
+      }
+      if (ArrayBuffer.isView(t)) {
+        if (!(t instanceof Uint8Array)) break; // other typed arrays and DataViews: refused by writeScalar
+        writeBinary(w, t);
+        return;
+      }
       if (t instanceof Atom) {
         writeAtom(w, t);
         return;
       }
-      if (t instanceof Uint8Array) {
-        writeBinary(w, t);
-        return;
-      }
-      if (depth >= MAX_RECURSION) break;
-      if (Array.isArray(t)) {
-        writeArray(w, t, depth);
-        return;
-      }
       if (t instanceof Map) {
+        if (depth >= MAX_RECURSION) break;
         writeMap(w, t, depth);
         return;
       }
@@ -464,7 +471,7 @@ function writeBinary(w: Writer, b: Uint8Array): void {
   buf[at + 3] = n >>> 8;
   buf[at + 4] = n;
   // A loop beats the native call for the short binaries maps are full of.
-  if (n < 64) for (let i = 0; i < n; i++) buf[at + 5 + i] = b[i];
+  if (n < NATIVE_COPY_FROM) for (let i = 0; i < n; i++) buf[at + 5 + i] = b[i];
   else buf.set(b, at + 5);
   w.pos = at + 5 + n;
 }
@@ -537,7 +544,8 @@ export function writeAtom(w: Writer, a: Atom): void {
   w.ensure(n);
   const buf = w.buf;
   const at = w.pos;
-  for (let i = 0; i < n; i++) buf[at + i] = bytes[i];
+  if (n < NATIVE_COPY_FROM) for (let i = 0; i < n; i++) buf[at + i] = bytes[i];
+  else buf.set(bytes, at);
   w.pos = at + n;
 }
 

@@ -128,6 +128,19 @@ test('binaries as strings round-trip to the same bytes, and the option is checke
   assert.throws(() => decode(b(131, 97, 1), { binaries: 'latin1' as 'utf8' }), InvalidOptionError);
 });
 
+test('binaries as strings: the recent-string cache never confuses strings with the same hash slot', () => {
+  const words = Array.from({ length: 5000 }, (_, i) => `k${i.toString(36)}${'y'.repeat(i % 30)}`);
+  for (let round = 0; round < 2; round++) {
+    const decoded = decode(encode(words), { binaries: 'utf8' }) as Term[];
+    decoded.forEach((w, i) => assert.equal(w, words[i]));
+  }
+  // One byte apart, same length; and longer than the cached length.
+  assert.equal(decode(encode('abcd'), { binaries: 'utf8' }), 'abcd');
+  assert.equal(decode(encode('abce'), { binaries: 'utf8' }), 'abce');
+  const long = 'z'.repeat(33);
+  assert.equal(decode(encode(long), { binaries: 'utf8' }), long);
+});
+
 test('atoms: the recent-atom cache never confuses names with the same hash slot', () => {
   // Many distinct names through a 1024-slot cache: every one decodes to its own atom.
   const names = Array.from({ length: 5000 }, (_, i) => `atom_${i.toString(36)}_${'x'.repeat(i % 7)}`);
