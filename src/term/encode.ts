@@ -80,7 +80,12 @@ export function encodeInto(term: Term, buffer: Uint8Array, offset = 0): number {
     throw new RangeError(`encodeInto: offset ${offset} is not within the buffer (0 to ${buffer.length})`);
   }
   const buf = Buffer.isBuffer(buffer) ? buffer : Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  const w = Writer.over(buf, offset);
+  // One fixed writer serves every call; a nested call (a getter that encodes) gets its own.
+  const w = intoBusy ? Writer.over(buf, offset) : intoWriter;
+  if (w === intoWriter) {
+    intoBusy = true;
+    w.point(buf, offset);
+  }
   try {
     writeWhole(w, term);
   } catch (err) {
@@ -91,9 +96,18 @@ export function encodeInto(term: Term, buffer: Uint8Array, offset = 0): number {
       code: ErrorCode.TERM_ENCODE_BUFFER_TOO_SMALL,
       needed,
     });
+  } finally {
+    if (w === intoWriter) {
+      intoBusy = false;
+      w.buf = EMPTY; // the caller's buffer is not ours to keep
+    }
   }
   return w.pos - offset;
 }
+
+const EMPTY = Buffer.alloc(0);
+const intoWriter = Writer.over(EMPTY, 0);
+let intoBusy = false;
 
 /** The version byte and the term. */
 function writeWhole(w: Writer, term: Term): void {

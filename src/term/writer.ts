@@ -20,10 +20,15 @@ export class Writer {
   /** A writer that writes into `buf` from `offset` and never grows (encodeInto). */
   static over(buf: Buffer, offset: number): Writer {
     const w = new Writer(0);
-    w.buf = buf;
-    w.pos = offset;
-    w.fixed = true;
+    w.point(buf, offset);
     return w;
+  }
+
+  /** Makes this a fixed writer over `buf` from `offset` (a reused one: encodeInto's). */
+  point(buf: Buffer, offset: number): void {
+    this.buf = buf;
+    this.pos = offset;
+    this.fixed = true;
   }
 
   reset(): void {

@@ -56,6 +56,21 @@ test('encodeInto with too small a buffer throws ERR_TERM_ENCODE_BUFFER_TOO_SMALL
   assert.deepEqual(encode(atom('ok')), b(131, 119, 2, 111, 107));
 });
 
+test('encodeInto is re-entrant: a getter that encodes into another buffer leaves both right', () => {
+  const inner = Buffer.alloc(16);
+  let innerBytes = 0;
+  const term = {
+    get a(): Term {
+      innerBytes = encodeInto(atom('x'), inner);
+      return 1;
+    },
+  } as unknown as Term;
+  const outer = Buffer.alloc(64);
+  const n = encodeInto(term, outer);
+  assert.deepEqual(outer.subarray(0, n), encode({ a: 1 }));
+  assert.deepEqual(inner.subarray(0, innerBytes), encode(atom('x')));
+});
+
 test('encodeInto agrees with encode on generated terms, whatever the room', () => {
   const buffer = Buffer.alloc(64 * 1024);
   fc.assert(
