@@ -315,7 +315,11 @@ function writeMap(w: Writer, t: Map<Term, Term>, depth: number): void {
   w.uint32(t.size);
   const inner = depth + 1;
   t.forEach((v, k) => {
-    writeFast(w, k, inner);
+    // Keys are nearly always atoms (records, structs) or binaries (JSON-like maps): write
+    // those without the general dispatch.
+    if (ArrayBuffer.isView(k) && k instanceof Uint8Array) writeBinary(w, k);
+    else if (k instanceof Atom) writeAtom(w, k);
+    else writeFast(w, k, inner);
     writeFast(w, v, inner);
   });
 }
