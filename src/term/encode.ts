@@ -306,7 +306,29 @@ function writeArray(w: Writer, t: Term[], depth: number): void {
   }
   w.uint8(Tag.LIST_EXT);
   w.uint32(n);
-  for (let i = 0; i < n; i++) writeFast(w, t[i], depth + 1);
+  for (let i = 0; i < n; i++) {
+    const v = t[i];
+    // Lists of integers are common: write 32-bit ones here, without a call per element.
+    if (typeof v === 'number' && (v | 0) === v) {
+      w.ensure(5);
+      const buf = w.buf;
+      const at = w.pos;
+      if (v >= 0 && v <= 255) {
+        buf[at] = Tag.SMALL_INTEGER_EXT;
+        buf[at + 1] = v;
+        w.pos = at + 2;
+      } else {
+        buf[at] = Tag.INTEGER_EXT;
+        buf[at + 1] = v >>> 24;
+        buf[at + 2] = v >>> 16;
+        buf[at + 3] = v >>> 8;
+        buf[at + 4] = v;
+        w.pos = at + 5;
+      }
+    } else {
+      writeFast(w, v, depth + 1);
+    }
+  }
   w.uint8(Tag.NIL_EXT);
 }
 
