@@ -46,6 +46,7 @@ export class Reader {
   private base = 0;
   /** Small binaries are views too (see VIEW_SMALL_BINARIES_IN). */
   private smallViews = false;
+  private sawLargeBinary = false;
 
   constructor(buf: Buffer, pos = 0, end = buf.length) {
     this.buf = buf;
@@ -122,6 +123,12 @@ export class Reader {
     const at = this.pos;
     this.pos = at + n;
     if (this.memory === undefined) {
+      // A large binary is often the only one (a 64 KiB payload): for the first, subarray,
+      // which needs no memory lookup; from the second on, the lookup pays for itself.
+      if (n >= COPY_BINARIES_BELOW && !this.sawLargeBinary) {
+        this.sawLargeBinary = true;
+        return buf.subarray(at, at + n);
+      }
       this.memory = buf.buffer;
       this.base = buf.byteOffset;
       this.smallViews = this.memory.byteLength <= VIEW_SMALL_BINARIES_IN;
