@@ -30,6 +30,8 @@ export const ErrorCode = {
   FRAGMENT_TIMEOUT: 'ERR_FRAGMENT_TIMEOUT',
   /** ConnectionClosedError: the peer sent nothing, not even a tick, for a whole net_ticktime. */
   NET_TICK_TIMEOUT: 'ERR_NET_TICK_TIMEOUT',
+  /** EncodeError: encodeInto's buffer is too small for the term; `needed` says how many bytes it takes. */
+  TERM_ENCODE_BUFFER_TOO_SMALL: 'ERR_TERM_ENCODE_BUFFER_TOO_SMALL',
   /** ConnectionClosedError: the TLS handshake under a distribution connection failed (certificate refused, plain TCP peer). */
   TLS_HANDSHAKE: 'ERR_TLS_HANDSHAKE',
 } as const;
@@ -65,12 +67,15 @@ export class DecodeError extends NessieError {
  * A JavaScript value that has no Erlang term form (a function, NaN, a symbol...).
  * `path` says where it is in the value, from the root: `payload.items[3].b` (list or
  * tuple index `[3]`, object or map key `.b`); undefined when no part is to blame.
+ * With code ERR_TERM_ENCODE_BUFFER_TOO_SMALL (encodeInto), `needed` is the encoding's size.
  */
 export class EncodeError extends NessieError {
   readonly path: string | undefined;
-  constructor(message: string, options?: ErrorOptions & { path?: string }) {
-    super(ErrorCode.TERM_ENCODE, options?.path === undefined ? message : `${options.path}: ${message}`, options);
+  readonly needed: number | undefined;
+  constructor(message: string, options?: NessieErrorOptions & { path?: string; needed?: number }) {
+    super(options?.code ?? ErrorCode.TERM_ENCODE, options?.path === undefined ? message : `${options.path}: ${message}`, options);
     this.path = options?.path;
+    this.needed = options?.needed;
   }
 }
 

@@ -23,7 +23,7 @@ export {
 export { silentLogger, consoleLogger } from './logger.js';
 
 // Terms: the External Term Format codec and the JavaScript forms of Erlang terms
-export { encode } from './term/encode.js';
+export { encode, encodeInto } from './term/encode.js';
 export { decode } from './term/decode.js';
 export {
   Atom,

@@ -8,7 +8,7 @@ const EXPECTED = [
   'DnsClusterHandle', 'DnsQuery', 'EncodeError', 'EpmdError', 'EpmdServer', 'ErrorCode', 'ExternalFun', 'Float', 'Fun',
   'GenServer', 'GleamSubjects', 'HandshakeError', 'ImproperList', 'InvalidOptionError', 'LocalTerm', 'NessieError', 'Node', 'NotRegisteredError', 'NotRunningError', 'PgScope', 'Pid', 'PubSub', 'Subscription',
   'Port', 'Process', 'Reference', 'RpcError', 'TimeoutError', 'Tuple', 'atom', 'broadcastChannelEvent', 'callReply', 'channelBroadcast', 'charlist', 'consoleLogger', 'decode', 'defaultLogger',
-  'defaultResolver', 'elixirModule', 'elixirModuleName', 'elixirString', 'elixirStruct', 'discoverNodes', 'encode', 'float', 'hasRan', 'isTuple', 'jsonTerm', 'noReply', 'parseChannelBroadcast', 'parseElixirStruct', 'parseSubject', 'silentLogger', 'startSpec', 'stop', 'tuple',
+  'defaultResolver', 'elixirModule', 'elixirModuleName', 'elixirString', 'elixirStruct', 'discoverNodes', 'encode', 'encodeInto', 'float', 'hasRan', 'isTuple', 'jsonTerm', 'noReply', 'parseChannelBroadcast', 'parseElixirStruct', 'parseSubject', 'silentLogger', 'startSpec', 'stop', 'tuple',
 ];
 
 test('index.ts exports exactly the reviewed names', () => {

@@ -8,8 +8,9 @@
  * and its payload from one frame.
  */
 import { inflateSync } from 'node:zlib';
-import { DecodeError } from '../errors.js';
-import { Reader } from './reader.js';
+import { isUtf8 } from 'node:buffer';
+import { DecodeError, InvalidOptionError } from '../errors.js';
+import { BinariesMode, Reader, int32At, uint32At } from './reader.js';
 import { Tag, VERSION_MAGIC } from './tags.js';
 import {
   Atom,
@@ -27,6 +28,7 @@ import {
   brandTuple,
   type DecodedImproperList,
   type DecodedTerm,
+  type Term,
 } from './types.js';
 
 /** Options of `decode`. */
@@ -41,6 +43,15 @@ export interface DecodeOptions {
    * Default: no limit. Over it, decode throws DecodeError with code ERR_TERM_DECODE_BUDGET.
    */
   maxTerms?: number;
+  /**
+   * How binaries come back. `'buffer'` (the default) is lossless and typed: every binary
+   * is a Buffer. `'utf8'`: a binary whose bytes are valid UTF-8 is a string, any other
+   * binary a Buffer. `'utf8-keys'`: the same for map keys only (Phoenix and Elixir JSON
+   * maps have binary keys), values stay Buffers. Strings encode back to the same UTF-8
+   * bytes, so `encode(decode(b, { binaries: 'utf8' }))` is still `b`; what is lost is
+   * only the type distinction (a string and a binary are the same Erlang term).
+   */
+  binaries?: 'buffer' | 'utf8' | 'utf8-keys';
 }
 
 /** What the decoder needs beyond the bytes: the distribution layer's atom cache. */
@@ -59,21 +70,29 @@ export interface DecodeContext {
   termsLeft?: number;
 }
 
-/** Binaries shorter than this are copied out of the input; longer ones are views (BEAM's heap binary limit). */
-export const COPY_BINARIES_BELOW = 64;
-
 const DEFAULT_MAX_DECOMPRESSED = 256 * 1024 * 1024;
 const MAX_SAFE_BIG_BYTES = 6; // 48 bits: always a safe integer
 
 /**
  * Decodes a whole `term_to_binary` encoding (starting with the version byte 131).
- * Binaries of 64 bytes or more are views into `bytes`, as BEAM's sub-binaries are:
- * copy them (`Buffer.from(b)`) if you keep them and reuse `bytes`.
+ * Binaries of 64 bytes or more are views into `bytes`, as BEAM's sub-binaries are, and
+ * so are smaller ones when `bytes` lives in at most 8 KiB of memory (its ArrayBuffer:
+ * a kept view then pins no more than a pooled Buffer does); in larger inputs small
+ * binaries are copies, so they never pin a big buffer. Copy a binary (`Buffer.from(b)`)
+ * if you keep it and then overwrite `bytes`.
  * @throws DecodeError (code ERR_TERM_DECODE) for truncated, malformed or trailing bytes.
  */
-export function decode(bytes: Uint8Array, options: DecodeOptions = {}): DecodedTerm | LocalTerm {
+export function decode(bytes: Uint8Array, options?: DecodeOptions & { binaries?: 'buffer' }): DecodedTerm | LocalTerm;
+/**
+ * With `binaries: 'utf8'` or `'utf8-keys'`, binaries that are valid UTF-8 (all of them,
+ * or map keys only) are strings, so the result is a `Term` rather than a `DecodedTerm`.
+ */
+export function decode(bytes: Uint8Array, options: DecodeOptions & { binaries: 'utf8' | 'utf8-keys' }): Term;
+export function decode(bytes: Uint8Array, options: DecodeOptions): DecodedTerm | LocalTerm | Term;
+export function decode(bytes: Uint8Array, options: DecodeOptions = NO_OPTIONS): DecodedTerm | LocalTerm {
   const buf = toBuffer(bytes);
   const r = new Reader(buf);
+  r.binaries = binariesMode(options.binaries);
   if (r.uint8() !== VERSION_MAGIC) r.fail('not an external term: version byte 131 missing', undefined, 0);
   r.need(1);
   const tag = buf[r.pos];
@@ -109,6 +128,21 @@ export function decodeTerm(buf: Buffer, offset: number, context: DecodeContext =
 }
 
 const EMPTY_CONTEXT: DecodeContext = {};
+const NO_OPTIONS: DecodeOptions = {};
+
+function binariesMode(option: DecodeOptions['binaries']): BinariesMode {
+  switch (option) {
+    case undefined:
+    case 'buffer':
+      return BinariesMode.Buffers;
+    case 'utf8':
+      return BinariesMode.Strings;
+    case 'utf8-keys':
+      return BinariesMode.KeyStrings;
+    default:
+      throw new InvalidOptionError('binaries', "'buffer', 'utf8' or 'utf8-keys'", option);
+  }
+}
 
 function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -130,6 +164,7 @@ function decodeCompressed(r: Reader, options: DecodeOptions): DecodedTerm {
     r.fail(`compressed term inflates to ${inflated.length} bytes, header says ${size}`, Tag.COMPRESSED, at);
   }
   const inner = new Reader(inflated);
+  inner.binaries = r.binaries;
   if (options.maxTerms !== undefined) {
     inner.limit(options.maxTerms);
     inner.charge(1); // the root
@@ -182,7 +217,7 @@ function readTerm(r: Reader, ctx: DecodeContext, depth = 0): DecodedTerm {
     case Tag.INTEGER_EXT:
       r.need(5);
       r.pos = at + 5;
-      return buf.readInt32BE(at + 1);
+      return int32At(buf, at + 1);
     case Tag.SMALL_ATOM_UTF8_EXT:
     case Tag.ATOM_UTF8_EXT:
     case Tag.SMALL_ATOM_EXT:
@@ -193,15 +228,11 @@ function readTerm(r: Reader, ctx: DecodeContext, depth = 0): DecodedTerm {
     }
     case Tag.BINARY_EXT: {
       r.need(5);
-      const len = buf.readUInt32BE(at + 1);
+      const len = uint32At(buf, at + 1);
       r.pos = at + 5;
       r.need(len, tag);
-      if (len >= COPY_BINARIES_BELOW) return r.view(len, tag);
-      const out = Buffer.allocUnsafe(len);
-      const from = at + 5;
-      for (let i = 0; i < len; i++) out[i] = buf[from + i];
-      r.pos = from + len;
-      return out;
+      if (r.binaries === BinariesMode.Strings) return readBinaryString(r, len);
+      return r.binary(len, tag);
     }
     case Tag.SMALL_TUPLE_EXT:
     case Tag.LARGE_TUPLE_EXT:
@@ -242,7 +273,7 @@ function readContainer(r: Reader, ctx: DecodeContext, tag: number, depth: number
           items[i] = buf[p + 1];
           r.pos = p + 2;
         } else if (buf[p] === Tag.INTEGER_EXT && p + 4 < r.end) {
-          items[i] = buf.readInt32BE(p + 1);
+          items[i] = int32At(buf, p + 1);
           r.pos = p + 5;
         } else {
           items[i] = readTerm(r, ctx, depth);
@@ -259,8 +290,9 @@ function readContainer(r: Reader, ctx: DecodeContext, tag: number, depth: number
       r.need(arity * 2, tag);
       r.charge(arity * 2, tag);
       const m = new Map<DecodedTerm, DecodedTerm>();
+      const keyStrings = r.binaries === BinariesMode.KeyStrings;
       for (let i = 0; i < arity; i++) {
-        const k = readTerm(r, ctx, depth);
+        const k = keyStrings && r.buf[r.pos] === Tag.BINARY_EXT ? readBinaryKey(r) : readTerm(r, ctx, depth);
         m.set(k, readTerm(r, ctx, depth));
         if (m.size !== i + 1) r.fail('duplicate key in map', tag, at);
       }
@@ -346,14 +378,22 @@ function readTermIterative(r: Reader, ctx: DecodeContext): DecodedTerm {
       }
       case Tag.BINARY_EXT: {
         const len = r.uint32();
-        value = len < COPY_BINARIES_BELOW ? r.copy(len, tag) : r.view(len, tag);
+        const asString =
+          r.binaries === BinariesMode.Strings ||
+          (r.binaries === BinariesMode.KeyStrings && stack.length > 0 && stack[stack.length - 1].open === Open.MapKey);
+        if (asString) {
+          r.need(len, tag);
+          value = readBinaryString(r, len);
+        } else {
+          value = r.binary(len, tag);
+        }
         break;
       }
       case Tag.BIT_BINARY_EXT: {
         const len = r.uint32();
         const bits = r.uint8();
         if (bits < 1 || bits > 8 || len === 0) r.fail(`invalid bit count ${bits} for ${len} bytes`, tag, at);
-        const bytes = len < COPY_BINARIES_BELOW ? r.copy(len, tag) : r.view(len, tag);
+        const bytes = r.binary(len, tag);
         value = new BitBinary(bytes, bits);
         break;
       }
@@ -464,6 +504,65 @@ function readTermIterative(r: Reader, ctx: DecodeContext): DecodedTerm {
   }
 }
 
+/**
+ * The `len` bytes at the reader's position (already checked to be there) as a string
+ * when they are valid UTF-8, else as a Buffer (as without the option). The result's
+ * static type stays DecodedTerm: decode's overload returns Term for these modes.
+ */
+function readBinaryString(r: Reader, len: number): DecodedTerm {
+  const buf = r.buf;
+  const start = r.pos;
+  const end = start + len;
+  let ascii = true;
+  let hash = len;
+  for (let i = start; i < end; i++) {
+    const byte = buf[i];
+    if (byte >= 0x80) {
+      ascii = false;
+      break;
+    }
+    hash = Math.imul(hash ^ byte, 0x01000193);
+  }
+  let value: string;
+  if (ascii && len <= RECENT_STRING_MAX) {
+    const slot = (hash ^ (hash >>> 15)) & (RECENT_STRINGS - 1);
+    const recent = recentStrings[slot];
+    if (recent !== undefined && sameName(recent, buf, start, len)) {
+      value = recent;
+    } else {
+      value = buf.toString('latin1', start, end);
+      recentStrings[slot] = value;
+    }
+  } else if (ascii) {
+    value = buf.toString('latin1', start, end);
+  } else if (isUtf8(buf.subarray(start, end))) {
+    value = buf.toString('utf8', start, end);
+  } else {
+    return r.binary(len);
+  }
+  r.pos = end;
+  return value as unknown as DecodedTerm;
+}
+
+/**
+ * Recently decoded short ASCII strings (binaries: 'utf8' / 'utf8-keys'), by a hash of
+ * their bytes, as recentAtoms: the keys of JSON-like maps repeat in every element of a
+ * list, and a string seen again costs no allocation, and its hash for Map.set is already
+ * computed. Bounded: at most RECENT_STRINGS strings of RECENT_STRING_MAX characters.
+ */
+const RECENT_STRINGS = 512;
+const RECENT_STRING_MAX = 32;
+const recentStrings = new Array<string | undefined>(RECENT_STRINGS).fill(undefined);
+
+/** A map key that is a BINARY_EXT, in KeyStrings mode. */
+function readBinaryKey(r: Reader): DecodedTerm {
+  r.need(5);
+  const len = uint32At(r.buf, r.pos + 1);
+  r.pos += 5;
+  r.need(len, Tag.BINARY_EXT);
+  return readBinaryString(r, len);
+}
+
 function makeFun(h: FunHead, freeVars: DecodedTerm[]): Fun {
   return new Fun(h.arity, h.uniq, h.index, h.module, h.oldIndex, h.oldUniq, h.pid, freeVars);
 }
@@ -484,9 +583,32 @@ function improperList(elements: DecodedTerm[], tail: DecodedTerm): DecodedImprop
   return new ImproperList(elements, tail) as DecodedImproperList;
 }
 
-const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the atom's name, not a byte-order mark to drop.
+const utf8Fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const ATOM_TRUE = Atom.intern('true');
 const ATOM_FALSE = Atom.intern('false');
+
+/**
+ * Recently decoded ASCII atoms, by a hash of their bytes: a hit costs a byte comparison
+ * instead of building the name and looking it up in the intern table (the most of
+ * decoding a struct-heavy term, whose keys are atoms). Direct-mapped and bounded, so it
+ * keeps at most RECENT_ATOMS atoms alive, and the intern table stays weak otherwise.
+ */
+const RECENT_ATOMS = 1024;
+const recentAtoms = new Array<Atom | undefined>(RECENT_ATOMS).fill(undefined);
+
+function sameName(name: string, buf: Buffer, start: number, len: number): boolean {
+  if (name.length !== len) return false;
+  for (let i = 0; i < len; i++) if (name.charCodeAt(i) !== buf[start + i]) return false;
+  return true;
+}
+
+/** For the short names atoms usually have, building the string here beats a native call. */
+function shortName(buf: Buffer, start: number, end: number): string {
+  let name = '';
+  for (let i = start; i < end; i++) name += String.fromCharCode(buf[i]);
+  return name;
+}
 
 /** Reads an atom (any of the atom tags, or a cache reference) and interns it. */
 export function readAtom(r: Reader, ctx: DecodeContext): Atom {
@@ -522,23 +644,34 @@ export function readAtom(r: Reader, ctx: DecodeContext): Atom {
   const start = r.pos;
   const end = start + len;
   const buf = r.buf;
+  // Scan for non-ASCII bytes and hash the name on the way, for the cache of recent atoms.
   let ascii = true;
+  let hash = len;
   for (let i = start; i < end; i++) {
-    if (buf[i] >= 0x80) {
+    const byte = buf[i];
+    if (byte >= 0x80) {
       ascii = false;
       break;
     }
+    hash = Math.imul(hash ^ byte, 0x01000193);
   }
   let name: string;
-  if (ascii || latin1) {
+  if (ascii) {
     if (len > MAX_ATOM_CHARACTERS) r.fail(`atom of ${len} characters exceeds ${MAX_ATOM_CHARACTERS}`, tag, at);
-    // For the short names atoms usually have, building the string here beats a native call.
-    if (len <= 24) {
-      name = '';
-      for (let i = start; i < end; i++) name += String.fromCharCode(buf[i]);
-    } else {
-      name = buf.toString('latin1', start, end);
+    const slot = (hash ^ (hash >>> 15)) & (RECENT_ATOMS - 1);
+    const recent = recentAtoms[slot];
+    if (recent !== undefined && sameName(recent.name, buf, start, len)) {
+      r.pos = end;
+      return recent;
     }
+    name = len <= 24 ? shortName(buf, start, end) : buf.toString('latin1', start, end);
+    const a = Atom.intern(name);
+    recentAtoms[slot] = a;
+    r.pos = end;
+    return a;
+  } else if (latin1) {
+    if (len > MAX_ATOM_CHARACTERS) r.fail(`atom of ${len} characters exceeds ${MAX_ATOM_CHARACTERS}`, tag, at);
+    name = buf.toString('latin1', start, end);
   } else {
     try {
       name = utf8Fatal.decode(buf.subarray(start, end));

@@ -8,7 +8,7 @@
  * when its free variables are done.
  */
 import { deflateSync } from 'node:zlib';
-import { EncodeError } from '../errors.js';
+import { EncodeError, ErrorCode } from '../errors.js';
 import { Tag, VERSION_MAGIC } from './tags.js';
 import {
   Atom,
@@ -25,7 +25,7 @@ import {
   isTuple,
   type Term,
 } from './types.js';
-import { Writer } from './writer.js';
+import { BufferFull, Writer } from './writer.js';
 
 /** Options of `encode`. */
 export interface EncodeOptions {
@@ -38,32 +38,89 @@ export interface EncodeOptions {
 }
 
 const shared = new Writer(64 * 1024);
+const NO_OPTIONS: EncodeOptions = {};
+/** Byte runs this long or longer are copied by TypedArray.set; shorter ones by a loop, which is faster for them. */
+const NATIVE_COPY_FROM = 16;
 const ATOM_TRUE = Atom.intern('true');
 const ATOM_FALSE = Atom.intern('false');
 /** Past this depth, containers are tracked to detect cycles (which would never end). */
 const CYCLE_CHECK_DEPTH = 1000;
 
 /**
- * Encodes `term` like `term_to_binary/1`, version byte 131 included.
+ * Encodes `term` like `term_to_binary/1`, version byte 131 included. The result is
+ * the caller's own Buffer. One of 16 KiB or more may sit in a slightly larger
+ * allocation (at most a third more) than its length: the encoder hands over the buffer
+ * it wrote into rather than copying it when that buffer is at least three quarters full.
+ * To encode with no allocation at all, use `encodeInto`.
  * @throws EncodeError (code ERR_TERM_ENCODE) for values with no Erlang form:
  * `null`, `undefined`, functions, symbols, non-finite numbers, cyclic structures,
  * atoms over 255 characters.
  */
-export function encode(term: Term, options: EncodeOptions = {}): Buffer {
+export function encode(term: Term, options: EncodeOptions = NO_OPTIONS): Buffer {
   const w = shared.pos === 0 ? shared : new Writer(); // re-entrant: a getter could call encode
   try {
-    w.uint8(VERSION_MAGIC);
-    if (term instanceof LocalTerm) {
-      w.uint8(Tag.LOCAL_EXT);
-      w.bytes(term.bytes);
-    } else {
-      writeTerm(w, term, 'term');
-    }
-    const plain = w.copyFrom(0);
+    writeWhole(w, term);
+    // A large result is handed over rather than copied when the writer's buffer is mostly full.
+    const plain = w.takeFrom(0);
     return options.compressed === undefined || options.compressed === false ? plain : compress(plain, options.compressed);
   } finally {
     w.reset();
     if (w.buf.length > 1024 * 1024) w.buf = Buffer.allocUnsafe(64 * 1024); // don't pin a huge buffer
+  }
+}
+
+/**
+ * Encodes `term` like `encode` (version byte included, uncompressed) into `buffer` at
+ * `offset`, and returns the number of bytes written. Nothing is allocated on success,
+ * so a caller that reuses one buffer (a socket write buffer, a shared memory ring)
+ * pays for no result buffer and no copy.
+ * @throws EncodeError with code ERR_TERM_ENCODE_BUFFER_TOO_SMALL and `needed` (the
+ * encoding's size in bytes) when the term does not fit in `buffer.length - offset`
+ * bytes; the bytes of `buffer` from `offset` on are then unspecified.
+ * @throws EncodeError (code ERR_TERM_ENCODE) for values with no Erlang form, as encode.
+ */
+export function encodeInto(term: Term, buffer: Uint8Array, offset = 0): number {
+  if (!Number.isInteger(offset) || offset < 0 || offset > buffer.length) {
+    throw new RangeError(`encodeInto: offset ${offset} is not within the buffer (0 to ${buffer.length})`);
+  }
+  const buf = Buffer.isBuffer(buffer) ? buffer : Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  // One fixed writer serves every call; a nested call (a getter that encodes) gets its own.
+  const w = intoBusy ? Writer.over(buf, offset) : intoWriter;
+  if (w === intoWriter) {
+    intoBusy = true;
+    w.point(buf, offset);
+  }
+  try {
+    writeWhole(w, term);
+  } catch (err) {
+    if (!(err instanceof BufferFull)) throw err;
+    // The error path only: encode once more to say how much room it takes.
+    const needed = encode(term).length;
+    throw new EncodeError(`encodeInto: the term takes ${needed} bytes, ${buf.length - offset} available from offset ${offset}`, {
+      code: ErrorCode.TERM_ENCODE_BUFFER_TOO_SMALL,
+      needed,
+    });
+  } finally {
+    if (w === intoWriter) {
+      intoBusy = false;
+      w.buf = EMPTY; // the caller's buffer is not ours to keep
+    }
+  }
+  return w.pos - offset;
+}
+
+const EMPTY = Buffer.alloc(0);
+const intoWriter = Writer.over(EMPTY, 0);
+let intoBusy = false;
+
+/** The version byte and the term. */
+function writeWhole(w: Writer, term: Term): void {
+  w.uint8(VERSION_MAGIC);
+  if (term instanceof LocalTerm) {
+    w.uint8(Tag.LOCAL_EXT);
+    w.bytes(term.bytes);
+  } else {
+    writeTerm(w, term, 'term');
   }
 }
 
@@ -198,38 +255,95 @@ function describeKey(k: unknown): string | undefined {
  * iterative writer.
  */
 function writeFast(w: Writer, t: Term, depth: number): void {
-  if (writeScalar(w, t)) return;
-  if (depth >= MAX_RECURSION) {
-    writeIterative(w, t);
-    return;
+  // The common forms first, each with one test: a chain of instanceof tests per value
+  // (writeScalar's order) cost a third of encoding a map of binaries.
+  switch (typeof t) {
+    case 'number':
+      writeNumber(w, t);
+      return;
+    case 'string':
+      writeString(w, t);
+      return;
+    case 'object':
+      // Array.isArray and ArrayBuffer.isView compile to a type check of the object itself;
+      // an instanceof that fails walks the whole prototype chain (`t instanceof Atom` on
+      // a Buffer was a quarter of encoding a map of binaries), so those come first.
+      if (Array.isArray(t)) {
+        if (depth >= MAX_RECURSION) break;
+        writeArray(w, t, depth);
+        return;
+      }
+      if (ArrayBuffer.isView(t)) {
+        if (!(t instanceof Uint8Array)) break; // other typed arrays and DataViews: refused by writeScalar
+        writeBinary(w, t);
+        return;
+      }
+      if (t instanceof Atom) {
+        writeAtom(w, t);
+        return;
+      }
+      if (t instanceof Map) {
+        if (depth >= MAX_RECURSION) break;
+        writeMap(w, t, depth);
+        return;
+      }
+      break;
   }
-  if (Array.isArray(t)) {
-    const n = t.length;
-    if (isTuple(t)) {
-      writeTupleHeader(w, n);
-      for (let i = 0; i < n; i++) writeFast(w, t[i], depth + 1);
-      return;
-    }
-    if (n === 0 || (n <= 0xffff && isByteList(t))) {
-      writeList(w, t, []);
-      return;
-    }
-    w.uint8(Tag.LIST_EXT);
-    w.uint32(n);
+  // Every other form, and anything deeper than MAX_RECURSION.
+  if (!writeScalar(w, t)) writeIterative(w, t);
+}
+
+function writeArray(w: Writer, t: Term[], depth: number): void {
+  const n = t.length;
+  if (isTuple(t)) {
+    writeTupleHeader(w, n);
     for (let i = 0; i < n; i++) writeFast(w, t[i], depth + 1);
-    w.uint8(Tag.NIL_EXT);
     return;
   }
-  if (t instanceof Map) {
-    w.uint8(Tag.MAP_EXT);
-    w.uint32(t.size);
-    for (const [k, v] of t) {
-      writeFast(w, k, depth + 1);
+  if (n === 0 || (n <= 0xffff && isByteList(t))) {
+    writeList(w, t, []);
+    return;
+  }
+  w.uint8(Tag.LIST_EXT);
+  w.uint32(n);
+  for (let i = 0; i < n; i++) {
+    const v = t[i];
+    // Lists of integers are common: write 32-bit ones here, without a call per element.
+    if (typeof v === 'number' && (v | 0) === v) {
+      w.ensure(5);
+      const buf = w.buf;
+      const at = w.pos;
+      if (v >= 0 && v <= 255) {
+        buf[at] = Tag.SMALL_INTEGER_EXT;
+        buf[at + 1] = v;
+        w.pos = at + 2;
+      } else {
+        buf[at] = Tag.INTEGER_EXT;
+        buf[at + 1] = v >>> 24;
+        buf[at + 2] = v >>> 16;
+        buf[at + 3] = v >>> 8;
+        buf[at + 4] = v;
+        w.pos = at + 5;
+      }
+    } else {
       writeFast(w, v, depth + 1);
     }
-    return;
   }
-  writeIterative(w, t);
+  w.uint8(Tag.NIL_EXT);
+}
+
+function writeMap(w: Writer, t: Map<Term, Term>, depth: number): void {
+  w.uint8(Tag.MAP_EXT);
+  w.uint32(t.size);
+  const inner = depth + 1;
+  t.forEach((v, k) => {
+    // Keys are nearly always atoms (records, structs) or binaries (JSON-like maps): write
+    // those without the general dispatch.
+    if (ArrayBuffer.isView(k) && k instanceof Uint8Array) writeBinary(w, k);
+    else if (k instanceof Atom) writeAtom(w, k);
+    else writeFast(w, k, inner);
+    writeFast(w, v, inner);
+  });
 }
 
 /** The iterative writer: any depth, detects cycles, handles every term form. */
@@ -390,9 +504,19 @@ function writeTupleHeader(w: Writer, arity: number): void {
 }
 
 function writeBinary(w: Writer, b: Uint8Array): void {
-  w.uint8(Tag.BINARY_EXT);
-  w.uint32(b.length);
-  w.bytes(b);
+  const n = b.length;
+  w.ensure(5 + n);
+  const buf = w.buf;
+  const at = w.pos;
+  buf[at] = Tag.BINARY_EXT;
+  buf[at + 1] = n >>> 24;
+  buf[at + 2] = n >>> 16;
+  buf[at + 3] = n >>> 8;
+  buf[at + 4] = n;
+  // A loop beats the native call for the short binaries maps are full of.
+  if (n < NATIVE_COPY_FROM) for (let i = 0; i < n; i++) buf[at + 5 + i] = b[i];
+  else buf.set(b, at + 5);
+  w.pos = at + 5 + n;
 }
 
 function isPlainObject(v: object): boolean {
@@ -463,7 +587,8 @@ export function writeAtom(w: Writer, a: Atom): void {
   w.ensure(n);
   const buf = w.buf;
   const at = w.pos;
-  for (let i = 0; i < n; i++) buf[at + i] = bytes[i];
+  if (n < NATIVE_COPY_FROM) for (let i = 0; i < n; i++) buf[at + i] = bytes[i];
+  else buf.set(bytes, at);
   w.pos = at + n;
 }
 
@@ -500,8 +625,15 @@ function writeNumber(w: Writer, n: number): void {
     w.buf[w.pos++] = Tag.SMALL_INTEGER_EXT;
     w.buf[w.pos++] = n;
   } else if (n >= -0x80000000 && n <= 0x7fffffff) {
-    w.uint8(Tag.INTEGER_EXT);
-    w.int32(n);
+    w.ensure(5);
+    const buf = w.buf;
+    const at = w.pos;
+    buf[at] = Tag.INTEGER_EXT;
+    buf[at + 1] = n >>> 24;
+    buf[at + 2] = n >>> 16;
+    buf[at + 3] = n >>> 8;
+    buf[at + 4] = n;
+    w.pos = at + 5;
   } else if (Number.isSafeInteger(n)) {
     // At most 7 bytes of magnitude: arithmetic is exact below 2^53.
     let m = Math.abs(n);

@@ -1,5 +1,20 @@
 import { DecodeError, ErrorCode } from '../errors.js';
 
+/** How the decoder returns binaries (DecodeOptions.binaries). */
+export const BinariesMode = { Buffers: 0, KeyStrings: 1, Strings: 2 } as const;
+export type BinariesMode = (typeof BinariesMode)[keyof typeof BinariesMode];
+
+/** Binaries shorter than this are copied out of large inputs; longer ones are views (BEAM's heap binary limit). */
+export const COPY_BINARIES_BELOW = 64;
+/**
+ * Inputs whose memory (their ArrayBuffer) is at most this large get views for their small
+ * binaries too: a view costs about two thirds of a copy (Buffer.from(arrayBuffer) against
+ * allocUnsafe and a copy loop), and a kept view then pins at most 8 KiB, as any pooled
+ * Buffer.allocUnsafe result (the copy's own form) does. Larger inputs (a big frame, a
+ * socket chunk) get copies, so a small kept binary never pins them.
+ */
+export const VIEW_SMALL_BINARIES_IN = 8 * 1024;
+
 /** The budget of a Reader that has none: the largest small integer, refilled if ever used up. */
 const NO_BUDGET = 0x3fffffff;
 
@@ -21,6 +36,17 @@ export class Reader {
    */
   termsLeft = NO_BUDGET;
   limited = false;
+  binaries: BinariesMode = BinariesMode.Buffers;
+
+  /**
+   * `buf`'s memory and offset, read at the first binary (the `buffer` getter costs a tenth
+   * of decoding a small message, which may hold no binary), then reused for every view.
+   */
+  private memory: ArrayBufferLike | undefined = undefined;
+  private base = 0;
+  /** Small binaries are views too (see VIEW_SMALL_BINARIES_IN). */
+  private smallViews = false;
+  private sawLargeBinary = false;
 
   constructor(buf: Buffer, pos = 0, end = buf.length) {
     this.buf = buf;
@@ -53,14 +79,14 @@ export class Reader {
 
   uint32(): number {
     this.need(4);
-    const v = this.buf.readUInt32BE(this.pos);
+    const v = uint32At(this.buf, this.pos);
     this.pos += 4;
     return v;
   }
 
   int32(): number {
     this.need(4);
-    const v = this.buf.readInt32BE(this.pos);
+    const v = int32At(this.buf, this.pos);
     this.pos += 4;
     return v;
   }
@@ -85,6 +111,33 @@ export class Reader {
     const v = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return v;
+  }
+
+  /**
+   * The next `n` bytes as a binary: a view of the input when `n` is at least
+   * COPY_BINARIES_BELOW or the input is small (smallViews), else a copy.
+   */
+  binary(n: number, tag?: number): Buffer {
+    this.need(n, tag);
+    const buf = this.buf;
+    const at = this.pos;
+    this.pos = at + n;
+    if (this.memory === undefined) {
+      // A large binary is often the only one (a 64 KiB payload): for the first, subarray,
+      // which needs no memory lookup; from the second on, the lookup pays for itself.
+      if (n >= COPY_BINARIES_BELOW && !this.sawLargeBinary) {
+        this.sawLargeBinary = true;
+        return buf.subarray(at, at + n);
+      }
+      this.memory = buf.buffer;
+      this.base = buf.byteOffset;
+      this.smallViews = this.memory.byteLength <= VIEW_SMALL_BINARIES_IN;
+    }
+    // Buffer.from(arrayBuffer, ...) makes a view faster than buf.subarray does.
+    if (n >= COPY_BINARIES_BELOW || this.smallViews) return Buffer.from(this.memory, this.base + at, n);
+    const out = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) out[i] = buf[at + i];
+    return out;
   }
 
   /** A copy of the next `n` bytes. */
@@ -118,4 +171,16 @@ export class Reader {
   fail(message: string, tag?: number, at = this.pos): never {
     throw new DecodeError(message, at, tag);
   }
+}
+
+/**
+ * Big-endian 32-bit reads by hand, for bytes already checked to be there: Buffer's
+ * readUInt32BE/readInt32BE check their arguments again, which shows in decode profiles.
+ */
+export function uint32At(buf: Buffer, at: number): number {
+  return buf[at] * 0x1000000 + ((buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3]);
+}
+
+export function int32At(buf: Buffer, at: number): number {
+  return (buf[at] << 24) | (buf[at + 1] << 16) | (buf[at + 2] << 8) | buf[at + 3];
 }

@@ -3,13 +3,32 @@
  * encoder copies out only the bytes it wrote), so the common small message costs
  * no allocation but the result. Length prefixes whose value is only known at the
  * end are reserved with `skip` and filled in with `patchUint32`.
+ *
+ * A fixed writer (`Writer.over`) writes into a caller's buffer and never grows: it
+ * throws BufferFull instead, which `encodeInto` turns into an error with the size needed.
  */
 export class Writer {
   buf: Buffer;
   pos = 0;
+  /** Writes into a caller's buffer, up to `limit`: never grows. */
+  fixed = false;
 
   constructor(initialSize = 1024) {
     this.buf = Buffer.allocUnsafe(initialSize);
+  }
+
+  /** A writer that writes into `buf` from `offset` and never grows (encodeInto). */
+  static over(buf: Buffer, offset: number): Writer {
+    const w = new Writer(0);
+    w.point(buf, offset);
+    return w;
+  }
+
+  /** Makes this a fixed writer over `buf` from `offset` (a reused one: encodeInto's). */
+  point(buf: Buffer, offset: number): void {
+    this.buf = buf;
+    this.pos = offset;
+    this.fixed = true;
   }
 
   reset(): void {
@@ -20,8 +39,20 @@ export class Writer {
   ensure(n: number): void {
     const needed = this.pos + n;
     if (needed <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < needed) size *= 2;
+    this.grow(needed, n);
+  }
+
+  /**
+   * Replaces the buffer by a larger one. Growth is geometric (doubling), so that many
+   * small writes cost linear time; but one large write (a big binary) grows to what it
+   * needs plus a quarter, so that the buffer is mostly full afterwards and `encode` can
+   * hand it over as the result instead of copying it (see encode.ts, takeResult).
+   */
+  private grow(needed: number, n: number): void {
+    if (this.fixed) throw BUFFER_FULL;
+    let size = Math.max(this.buf.length * 2, 256);
+    if (n >= LARGE_WRITE) size = needed + (needed >> 2);
+    else while (size < needed) size *= 2;
     const grown = Buffer.allocUnsafe(size);
     this.buf.copy(grown, 0, 0, this.pos);
     this.buf = grown;
@@ -34,20 +65,28 @@ export class Writer {
 
   uint16(v: number): void {
     this.ensure(2);
-    this.buf.writeUInt16BE(v, this.pos);
-    this.pos += 2;
+    const buf = this.buf;
+    const at = this.pos;
+    buf[at] = v >>> 8;
+    buf[at + 1] = v;
+    this.pos = at + 2;
   }
 
   uint32(v: number): void {
     this.ensure(4);
-    this.buf.writeUInt32BE(v >>> 0, this.pos);
-    this.pos += 4;
+    // By hand: Buffer's writeUInt32BE checks its arguments, which shows in profiles.
+    const buf = this.buf;
+    const at = this.pos;
+    buf[at] = v >>> 24;
+    buf[at + 1] = v >>> 16;
+    buf[at + 2] = v >>> 8;
+    buf[at + 3] = v;
+    this.pos = at + 4;
   }
 
   int32(v: number): void {
-    this.ensure(4);
-    this.buf.writeInt32BE(v, this.pos);
-    this.pos += 4;
+    // Two's complement: the same bytes as the unsigned value.
+    this.uint32(v);
   }
 
   uint64(v: bigint): void {
@@ -89,10 +128,45 @@ export class Writer {
     this.buf.writeUInt32BE(v >>> 0, at);
   }
 
+  /**
+   * Everything written since `from`, as a Buffer of its own: the writer's own buffer
+   * when that is at least three quarters full (no copy; the writer starts a fresh
+   * buffer next time), else a copy.
+   */
+  takeFrom(from: number): Buffer {
+    const n = this.pos - from;
+    if (n >= HAND_OVER_MIN && n >= this.buf.length - (this.buf.length >> 2)) {
+      const out = this.buf.subarray(from, this.pos);
+      this.buf = Buffer.allocUnsafe(1024);
+      return out;
+    }
+    return this.copyFrom(from);
+  }
+
   /** A copy of everything written since `from`. */
   copyFrom(from: number): Buffer {
-    const out = Buffer.allocUnsafe(this.pos - from);
-    this.buf.copy(out, 0, from, this.pos);
+    const n = this.pos - from;
+    const out = Buffer.allocUnsafe(n);
+    // A loop beats the native copy for small messages (the copy was a third of encoding one).
+    if (n <= 256) {
+      const buf = this.buf;
+      for (let i = 0; i < n; i++) out[i] = buf[from + i];
+    } else {
+      this.buf.copy(out, 0, from, this.pos);
+    }
     return out;
   }
 }
+
+/** A single write at least this large grows the buffer to fit it rather than doubling it. */
+const LARGE_WRITE = 16 * 1024;
+/** Results at least this large may be handed over instead of copied: below it, the copy is cheap. */
+const HAND_OVER_MIN = 16 * 1024;
+
+/** Thrown by a fixed writer that is out of room; never escapes the encoder (encodeInto catches it). */
+export class BufferFull extends Error {
+  constructor() {
+    super('encodeInto: the buffer is too small');
+  }
+}
+const BUFFER_FULL = new BufferFull();

@@ -74,11 +74,22 @@ test('atoms: invalid UTF-8 and over-long names are refused', () => {
   assert.equal((atom255 as ReturnType<typeof atom>).name.length, 255);
 });
 
-test('binaries: small ones are copies, large ones views into the input', () => {
-  const smallInput = b(109, 0, 0, 0, 3, 1, 2, 3);
-  const small = decodeTerm(smallInput, 0).term as Buffer;
-  smallInput.fill(0);
+test('binaries: small ones are copies out of large inputs and views of small ones; large ones views', () => {
+  // A small binary in an input whose memory is over 8 KiB: a copy, pinning nothing.
+  const bigMemory = Buffer.alloc(64 * 1024);
+  b(109, 0, 0, 0, 3, 1, 2, 3).copy(bigMemory);
+  const small = decodeTerm(bigMemory, 0).term as Buffer;
+  bigMemory.fill(0);
   assert.deepEqual([...small], [1, 2, 3], 'a small binary is a copy: changing the input leaves it alone');
+  assert.equal(small.buffer.byteLength <= 8 * 1024, true, 'the copy does not hold the 64 KiB input');
+  // The same in an input of 8 KiB of memory or less: a view of it (cheaper than a copy).
+  const smallMemory = Buffer.alloc(8 * 1024);
+  b(109, 0, 0, 0, 3, 1, 2, 3).copy(smallMemory);
+  const view = decodeTerm(smallMemory, 0).term as Buffer;
+  assert.ok(Buffer.isBuffer(view));
+  assert.deepEqual(view, Buffer.from([1, 2, 3]), 'a view is a plain Buffer: deepStrictEqual to one');
+  smallMemory[5] = 9;
+  assert.equal(view[0], 9, 'a small binary of a small input is a view');
   const input = Buffer.concat([b(109, 0, 0, 1, 0), Buffer.alloc(256, 7)]);
   const large = decodeTerm(input, 0).term as Buffer;
   assert.equal(large.length, 256);

@@ -22,6 +22,7 @@ import {
   Tuple,
   isTuple,
   type DecodedTerm,
+  type DecodeOptions,
   type Term,
 } from '../../src/index.js';
 import { arbTerm } from '../support/term-arbitrary.js';
@@ -87,9 +88,17 @@ test('the forms that encode but never decode come back as their decoded forms', 
 
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 
-export function decodeReturnsDecodedTerm(): void {
-  const exact: Equals<ReturnType<typeof decode>, DecodedTerm | LocalTerm> = true;
-  void exact;
+export function decodeReturnsDecodedTerm(bytes: Buffer, options: DecodeOptions): void {
+  const exact: Equals<typeof plain, DecodedTerm | LocalTerm> = true;
+  const plain = decode(bytes);
+  const withOptions = decode(bytes, { maxTerms: 10, binaries: 'buffer' });
+  const sameWithOptions: Equals<typeof withOptions, DecodedTerm | LocalTerm> = true;
+  // Binaries as strings: the result may hold strings, so it is a Term.
+  const strings = decode(bytes, { binaries: 'utf8-keys' });
+  const stringsAreTerms: Equals<typeof strings, Term> = true;
+  const unknownMode = decode(bytes, options);
+  const unknownModeIsWide: Equals<typeof unknownMode, DecodedTerm | LocalTerm | Term> = true;
+  void [exact, sameWithOptions, stringsAreTerms, unknownModeIsWide];
 }
 
 export function decodedTermsNarrowWithoutCasts(bytes: Buffer): void {
