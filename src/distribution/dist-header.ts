@@ -41,11 +41,10 @@ export class AtomCache {
     need(flagBytes);
     const flagsAt = pos;
     pos += flagBytes;
-    const halfByte = (i: number) => (buf[flagsAt + (i >> 1)] >> ((i & 1) * 4)) & 0x0f;
-    const longAtoms = (halfByte(count) & 0x01) === 1;
+    const longAtoms = (halfByte(buf, flagsAt, count) & 0x01) === 1;
     const refs = new Array<Atom>(count);
     for (let i = 0; i < count; i++) {
-      const flag = halfByte(i);
+      const flag = halfByte(buf, flagsAt, i);
       const segment = flag & 0x07;
       need(1);
       const index = segment * SEGMENT_SIZE + buf[pos++];
@@ -69,6 +68,35 @@ export class AtomCache {
     }
     return { refs, offset: pos };
   }
+}
+
+/** The `i`th half byte of the Flags field at `flagsAt`: low half first. */
+function halfByte(buf: Buffer, flagsAt: number, i: number): number {
+  return (buf[flagsAt + (i >> 1)] >> ((i & 1) * 4)) & 0x0f;
+}
+
+/**
+ * Where the atom cache part of a header at `offset` ends, when `buf` holds all of it;
+ * undefined when it runs past the end of `buf` (a start fragment whose header
+ * straddles socket chunks). Reads nothing into the cache.
+ */
+export function atomCacheRefsEnd(buf: Buffer, offset: number): number | undefined {
+  if (offset >= buf.length) return undefined;
+  const count = buf[offset];
+  let pos = offset + 1;
+  if (count === 0) return pos;
+  const flagsAt = pos;
+  pos += (count >> 1) + 1;
+  if (pos > buf.length) return undefined;
+  const longAtoms = (halfByte(buf, flagsAt, count) & 0x01) === 1;
+  for (let i = 0; i < count; i++) {
+    pos += 1; // the index in the segment
+    if ((halfByte(buf, flagsAt, i) & 0x08) === 0) continue;
+    const lenBytes = longAtoms ? 2 : 1;
+    if (pos + lenBytes > buf.length) return undefined;
+    pos += lenBytes + (longAtoms ? buf.readUInt16BE(pos) : buf[pos]);
+  }
+  return pos <= buf.length ? pos : undefined;
 }
 
 /**
