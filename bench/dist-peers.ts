@@ -2,7 +2,9 @@
 //   peers PORT COOKIE HOST...   one TS node per address (EPMD-less on PORT) until killed
 //   measure PORT COOKIE NAME PEER...   one node NAME that connects to every PEER and
 //     reports its resident memory before and after (after a GC, run with --expose-gc)
-import { Node, silentLogger } from '../src/index.js';
+// NESSIE_SRC=/other/checkout/src measures another checkout's code (before/after).
+const src = process.env.NESSIE_SRC ?? new URL('../src/', import.meta.url).pathname;
+const { Node, silentLogger } = (await import(`${src}/index.ts`)) as typeof import('../src/index.js');
 
 const [mode, port, cookie, ...rest] = process.argv.slice(2);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -92,8 +92,6 @@ export const DEFAULT_MAX_TERMS_PER_MESSAGE = 1 << 20;
 /** Size of the batch buffer when a send finds none (see `out`). */
 const BATCH_SIZE = 16 * 1024;
 const NO_BATCH = Buffer.alloc(0);
-/** Most batch buffers kept for reuse once the socket has written them. */
-const SPARE_BATCHES = 4;
 /**
  * A batch at least this big is lent to the socket as it is (and the batch gets a new
  * buffer) rather than copied: copying 64 KiB costs more than allocating a buffer.
@@ -146,12 +144,6 @@ export class DistConnection {
   private readonly out = new Writer(0);
   /** Size of the next batch buffer: after a big batch was lent to the socket, one that holds as much (no regrowing per message). */
   private nextBatchSize = BATCH_SIZE;
-  /**
-   * Batch buffers the socket has finished writing, for the next sends: a stream of big
-   * messages then reuses a few warm buffers instead of allocating one per message
-   * (fresh memory each time, and garbage). At most SPARE_BATCHES, dropped when idle.
-   */
-  private spare: Buffer[] = [];
   private flushScheduled = false;
   private wroteSinceTick = false;
   private lastReceived = Date.now();
@@ -254,7 +246,7 @@ export class DistConnection {
       return false;
     }
     const w = this.out;
-    if (w.buf.length === 0) w.buf = this.spare.pop() ?? Buffer.allocUnsafe(this.nextBatchSize);
+    if (w.buf.length === 0) w.buf = Buffer.allocUnsafe(this.nextBatchSize);
     const start = w.pos;
     // Where the body of a message to be fragmented starts in the batch buffer.
     let fragmentsFrom = -1;
@@ -319,7 +311,7 @@ export class DistConnection {
    * part of the payload go in the start fragment, the rest follows in continuation
    * fragments, counting down to 1. The body is not copied: each fragment goes to the
    * socket as its header and a view of the batch buffer, all in one corked write, and
-   * the batch buffer is lent to the socket until it has written it (see `spare`).
+   * the batch buffer is lent to the socket (the next send allocates one).
    */
   private writeFragments(batchEnd: number, bodyFrom: number): void {
     const w = this.out;
@@ -342,9 +334,7 @@ export class DistConnection {
       head.writeUInt32BE(header.length + chunk.length, 0);
       header.copy(head, 4);
       this.socket.write(head);
-      // Writes complete in order: the last one done, the socket is done with `buf`.
-      if (i === count - 1n) this.socket.write(chunk, () => this.giveBack(buf));
-      else this.socket.write(chunk);
+      this.socket.write(chunk);
       this.stats.bytesOut += head.length + chunk.length;
     }
     this.socket.uncork();
@@ -369,8 +359,7 @@ export class DistConnection {
     this.stats.bytesOut += w.pos;
     if (w.pos >= LEND_AT) {
       // Lent, not copied: the socket keeps this buffer until it is written.
-      const buf = w.buf;
-      this.socket.write(buf.subarray(0, w.pos), () => this.giveBack(buf));
+      this.socket.write(w.buf.subarray(0, w.pos));
       this.nextBatchSize = batchSizeFor(w.pos);
       w.buf = NO_BATCH;
     } else {
@@ -381,11 +370,6 @@ export class DistConnection {
     this.wroteSinceTick = true;
     // The socket may have taken it all without ever emitting 'drain'.
     this.onDrain();
-  }
-
-  /** A lent batch buffer the socket has written: kept for reuse, if it is of the size sends now want. */
-  private giveBack(buf: Buffer): void {
-    if (this.spare.length < SPARE_BATCHES && buf.length === this.nextBatchSize && this.closedWith === null) this.spare.push(buf);
   }
 
   private onDrain(): void {
@@ -422,9 +406,8 @@ export class DistConnection {
     if (!this.wroteSinceTick && this.out.pos === 0) {
       this.stats.bytesOut += TICK.length;
       this.socket.write(TICK);
-      // Idle for a tick interval: give the batch buffer back (BEAM holds none for an idle connection).
+      // Idle for a tick interval: give the batch buffer back, so an idle connection holds none.
       this.out.buf = NO_BATCH;
-      this.spare = [];
       this.nextBatchSize = BATCH_SIZE;
     }
     this.wroteSinceTick = false;

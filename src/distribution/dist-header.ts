@@ -19,7 +19,8 @@ const SEGMENTS = 8;
 
 /** The receiving side's atom cache of one connection: 8 segments of 256 atoms. */
 export class AtomCache {
-  private readonly entries = new Array<Atom | undefined>(SEGMENTS * SEGMENT_SIZE);
+  /** Made by the first header with references: a peer that sends none (a TS node) costs no table. */
+  private entries: Array<Atom | undefined> | undefined;
 
   /**
    * Reads the atom cache part of a header at `offset` (the NumberOfAtomCacheRefs
@@ -37,6 +38,7 @@ export class AtomCache {
     need(1);
     const count = buf[pos++];
     if (count === 0) return { refs: [], offset: pos };
+    const entries = (this.entries ??= new Array<Atom | undefined>(SEGMENTS * SEGMENT_SIZE));
     const flagBytes = (count >> 1) + 1;
     need(flagBytes);
     const flagsAt = pos;
@@ -58,10 +60,10 @@ export class AtomCache {
         pos += len;
         if ([...name].length > MAX_ATOM_CHARACTERS) throw new DistProtocolError('atom in distribution header is too long', peer);
         const a = Atom.intern(name);
-        this.entries[index] = a;
+        entries[index] = a;
         refs[i] = a;
       } else {
-        const a = this.entries[index];
+        const a = entries[index];
         if (a === undefined) throw new DistProtocolError(`atom cache reference to empty entry ${index}`, peer);
         refs[i] = a;
       }
