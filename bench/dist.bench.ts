@@ -1,28 +1,106 @@
 /**
- * The dist benchmark, each measure beside its BEAM anchor in the same run:
- *  1. connection setup (connect + handshake), median of 200: TS -> OTP and OTP -> OTP;
- *  2. resident memory of a TS node holding 100 idle connections;
- *  3. messages per second, {seq, N} and a 1 KiB binary: TS -> BEAM, BEAM -> TS, TS -> TS, BEAM -> BEAM;
- *  4. round-trip latency (median µs): TS <-> BEAM, TS <-> TS, BEAM <-> BEAM;
- *  5. DnsCluster: time to full mesh for 10, 30, 60 TS nodes (1 s interval), and one
- *     discovery round with 0 and with 50 hung addresses.
- * Writes results/dist.json. Only loopback addresses; every erl is stopped by PID.
- *
- * Caveat: the BEAM sides of 3 and 4 run as erl_eval expressions (interpreted), so
- * the BEAM -> BEAM figures understate compiled Erlang.
+ * The dist benchmark, each measure beside its BEAM anchor in the same run, with the
+ * ratio TS / BEAM beside every figure (throughput: >= 1 is as fast as BEAM or faster;
+ * times, bytes and memory: <= 1 is as good as BEAM or better):
+ *  1. resident memory per idle connection: a TS node and an OTP node, each in a process
+ *     of its own, connect to the same 200 idle TS peers; RSS after minus before, / 200;
+ *  2. connection setup (connect + handshake), median of 200: TS -> OTP and OTP -> OTP;
+ *  3. messages per second, {seq, N} and a 1 KiB binary, 100,000 each: TS -> BEAM,
+ *     BEAM -> TS, TS -> TS, against BEAM -> BEAM; medians of ROUNDS interleaved rounds;
+ *  4. bytes per message on the wire, TS -> BEAM against BEAM -> BEAM (which uses the
+ *     atom cache; we send atoms in full: issue 10);
+ *  5. round-trip latency (median µs): TS <-> BEAM, TS <-> TS, against BEAM <-> BEAM;
+ *  6. DnsCluster: time to full mesh for 10, 30, 60 TS nodes (1 s interval), and one
+ *     discovery round with 0 and with 50 hung addresses (no BEAM anchor).
+ * The BEAM side is dist_bench.erl, compiled with erlc into a temp dir and loaded with
+ * -pa. Writes results/dist.json. Only loopback addresses; every erl is stopped by PID.
  */
-import { fork } from 'node:child_process';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync, fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { atom, DnsCluster, DnsQuery, Node, defaultResolver, silentLogger, tuple, type Term, type Tuple } from '../src/index.js';
 import { DemoDnsServer } from '../examples/demo/dns-server.js';
 import { ErlPeer, otpAvailability } from '../test/support/erl-peer.js';
 import { freeSharedPort } from '../test/support/ports.js';
+import { loadLine, machineLine } from './machine.js';
 
 const COOKIE = 'bench-cookie';
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ratio = (ts: number, beam: number) => Number((ts / beam).toFixed(2));
+/** The compiled BEAM side: erlc into a temp dir, removed at exit. */
+const beamDir = mkdtempSync(join(tmpdir(), 'nessie-dist-bench-'));
+process.once('exit', () => rmSync(beamDir, { recursive: true, force: true }));
+execFileSync('erlc', ['-o', beamDir, new URL('dist_bench.erl', import.meta.url).pathname]);
+const startErl = (name: string, port: number) => ErlPeer.start({ name, cookie: COOKIE, epmdless: { port }, args: ['-pa', beamDir] });
+
+function forkPeers(args: string[]): ReturnType<typeof fork> {
+  return fork(new URL('./dist-peers.ts', import.meta.url), args, { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: 'inherit' });
+}
+
+function message<T>(child: ReturnType<typeof fork>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve(m as T));
+    child.once('exit', (code) => reject(new Error(`child exited ${code}`)));
+  });
+}
+
+function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (m === null) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/** 200 idle TS peers in a child process; a TS node and an OTP node each connect to all of them. */
+async function idleConnections(): Promise<void> {
+  const COUNT = 200;
+  const hosts = Array.from({ length: COUNT }, (_, i) => `127.0.2.${i + 1}`);
+  const port = await freeSharedPort([...hosts, '127.0.6.1', '127.0.6.2']);
+  const peerNames = hosts.map((h) => `peer@${h}`);
+  const peers = forkPeers(['peers', String(port), COOKIE, ...hosts]);
+  try {
+    await message(peers);
+    const measurer = forkPeers(['measure', String(port), COOKIE, 'mem@127.0.6.1', ...peerNames]);
+    const ts = await message<{ before: number; after: number; connected: number }>(measurer);
+    if (ts.connected !== COUNT) throw new Error(`TS connected to ${ts.connected} of ${COUNT}`);
+    const erl = await startErl('mem@127.0.6.2', port);
+    let beam: { before: number; after: number; connected: number };
+    try {
+      const pid = Number(await erl.eval('list_to_integer(os:getpid()).'));
+      const gcAll = `[erlang:garbage_collect(P) || P <- processes()], ok.`;
+      await sleep(500);
+      await erl.eval(gcAll);
+      const before = rssOf(pid);
+      const list = `[${peerNames.map((n) => `'${n}'`).join(',')}]`;
+      const connected = Number(await erl.eval(`dist_bench:connect_all(${list}).`, 120_000));
+      await sleep(1000);
+      await erl.eval(gcAll);
+      await sleep(200);
+      beam = { before, after: rssOf(pid), connected };
+    } finally {
+      await erl.stop();
+    }
+    if (beam.connected !== COUNT) throw new Error(`OTP connected to ${beam.connected} of ${COUNT}`);
+    const perTs = (ts.after - ts.before) / COUNT;
+    const perBeam = (beam.after - beam.before) / COUNT;
+    results.idleConnections = {
+      connections: COUNT,
+      tsBytesPerConnection: Math.round(perTs),
+      beamBytesPerConnection: Math.round(perBeam),
+      ratio: ratio(perTs, perBeam),
+      tsRssMiB: { before: +(ts.before / 2 ** 20).toFixed(1), after: +(ts.after / 2 ** 20).toFixed(1) },
+      beamRssMiB: { before: +(beam.before / 2 ** 20).toFixed(1), after: +(beam.after / 2 ** 20).toFixed(1) },
+    };
+    console.log(`\nresident memory per idle connection (${COUNT} connections, RSS after - before, / ${COUNT}); ${loadLine()}`);
+    console.table([{ 'TS (KB)': +(perTs / 1000).toFixed(1), 'OTP (KB)': +(perBeam / 1000).toFixed(1), 'TS / OTP (<= 1 is as lean)': ratio(perTs, perBeam) }]);
+  } finally {
+    peers.kill('SIGKILL');
+  }
+}
 
 async function connectionSetup(erlB: ErlPeer, erlC: ErlPeer, ts: Node): Promise<void> {
   const tsTimes: number[] = [];
@@ -33,94 +111,94 @@ async function connectionSetup(erlB: ErlPeer, erlC: ErlPeer, ts: Node): Promise<
     await ts.disconnect(erlB.name);
     await sleep(20);
   }
-  const otp = await erlC.eval(
-    `Ts = [begin {T, true} = timer:tc(net_kernel, connect_node, ['${erlB.name}']), erlang:disconnect_node('${erlB.name}'), timer:sleep(20), T end || _ <- lists:seq(1, 200)], lists:nth(100, lists:sort(Ts)).`,
-    120_000,
-  );
-  results.connectionSetupMedianUs = { tsToOtp: Math.round(median(tsTimes)), otpToOtp: Number(otp) };
-  console.log('\nconnection setup, median of 200 (µs)');
-  console.table([{ 'TS -> OTP': Math.round(median(tsTimes)), 'OTP -> OTP': Number(otp) }]);
-}
-
-/** 100 TS nodes in a child process; this process's node connects to all and we read our RSS. */
-async function idleConnections(port: number): Promise<void> {
-  const hosts = Array.from({ length: 100 }, (_, i) => `127.0.2.${i + 1}`);
-  const child = fork(new URL('./dist-peers.ts', import.meta.url), [String(port), COOKIE, ...hosts], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`peer process exited ${code}`)));
-  });
-  try {
-    const node = await Node.start({ name: 'mem@127.0.2.200', cookie: COOKIE, epmd: false, port, logger: silentLogger });
-    global.gc?.();
-    await sleep(200);
-    const before = process.memoryUsage().rss;
-    for (const h of hosts) if (!(await node.connect(`peer@${h}`))) throw new Error(`connect to ${h} failed`);
-    await sleep(1000);
-    global.gc?.();
-    await sleep(200);
-    const after = process.memoryUsage().rss;
-    results.idleConnections = { connections: node.nodes().length, rssMiB: +(after / 2 ** 20).toFixed(1), addedMiB: +((after - before) / 2 ** 20).toFixed(1) };
-    console.log('\nresident memory with 100 idle connections');
-    console.table([results.idleConnections]);
-    await node.stop();
-  } finally {
-    child.kill('SIGKILL');
-  }
+  const otp = Number(await erlC.eval(`dist_bench:connect_median('${erlB.name}', 200).`, 120_000));
+  const tsUs = Math.round(median(tsTimes));
+  results.connectionSetupMedianUs = { tsToOtp: tsUs, otpToOtp: otp, ratio: ratio(tsUs, otp) };
+  console.log(`\nconnection setup, median of 200 (µs); ${loadLine()}`);
+  console.table([{ 'TS -> OTP': tsUs, 'OTP -> OTP': otp, 'TS / OTP (<= 1 is as fast)': ratio(tsUs, otp) }]);
 }
 
 async function throughput(erlB: ErlPeer, erlC: ErlPeer, ts: Node, ts2: Node): Promise<void> {
   const N = 100_000;
-  const payloads: Record<string, { ts: (i: number) => Term; erl: string }> = {
-    'seq': { ts: (i) => tuple(atom('seq'), i), erl: '{seq, I}' },
-    '1KiB binary': { ts: () => kib, erl: 'Bin' },
-  };
   const kib = Buffer.alloc(1024, 7);
-  // A sink on B that counts N messages then reports to whoever asks.
-  await erlB.eval(`catch unregister(sink), register(sink, spawn(fun Loop() -> receive {count, N, From} -> C = fun Cnt(0) -> ok; Cnt(K) -> receive _ -> Cnt(K - 1) end end, C(N), From ! counted, Loop() end end)), ok.`);
+  const payloads: Record<string, { ts: (i: number) => Term; erl: string }> = {
+    'seq': { ts: (i) => tuple(atom('seq'), i), erl: 'seq' },
+    '1KiB binary': { ts: () => kib, erl: 'kib' },
+  };
+  await erlB.eval('dist_bench:start_sink().');
+  const runs: Record<string, Record<string, number[]>> = {};
+  const add = (payload: string, dir: string, perSecond: number) => ((runs[payload] ??= {})[dir] ??= []).push(perSecond);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, p] of Object.entries(payloads)) {
+      // TS -> BEAM
+      const me = ts.spawn();
+      me.send({ name: 'sink', node: erlB.name }, tuple(atom('count'), N, me.pid));
+      await sleep(50);
+      let t0 = performance.now();
+      for (let i = 0; i < N; i++) if (!me.send({ name: 'sink', node: erlB.name }, p.ts(i))) await ts.drain(erlB.name);
+      await me.receive(60_000);
+      add(name, 'TS -> BEAM', N / ((performance.now() - t0) / 1000));
+      me.exit();
+      // BEAM -> TS
+      const sink = ts.spawn({ name: 'ts_sink' });
+      t0 = performance.now();
+      await erlB.eval(`dist_bench:spawn_send_n({ts_sink, '${ts.name}'}, ${p.erl}, ${N}).`);
+      for (let i = 0; i < N; i++) await sink.receive(60_000);
+      add(name, 'BEAM -> TS', N / ((performance.now() - t0) / 1000));
+      sink.exit();
+      // TS -> TS (two nodes in this process, so they share one core's event loop)
+      const sink2 = ts2.spawn({ name: 'ts_sink2' });
+      const from = ts.spawn();
+      t0 = performance.now();
+      for (let i = 0; i < N; i++) if (!from.send({ name: 'ts_sink2', node: ts2.name }, p.ts(i))) await ts.drain(ts2.name);
+      for (let i = 0; i < N; i++) await sink2.receive(60_000);
+      add(name, 'TS -> TS', N / ((performance.now() - t0) / 1000));
+      sink2.exit();
+      from.exit();
+      // BEAM -> BEAM, compiled
+      const us = Number(await erlC.eval(`dist_bench:beam_to_beam('${erlB.name}', ${p.erl}, ${N}).`, 120_000));
+      add(name, 'BEAM -> BEAM', N / (us / 1e6));
+    }
+  }
   const rows: Record<string, Record<string, number>> = {};
-  for (const [name, p] of Object.entries(payloads)) {
-    rows[name] = {};
-    // TS -> BEAM
-    const me = ts.spawn();
-    me.send({ name: 'sink', node: erlB.name }, tuple(atom('count'), N, me.pid));
-    await sleep(50);
-    let t0 = performance.now();
-    for (let i = 0; i < N; i++) if (!me.send({ name: 'sink', node: erlB.name }, p.ts(i))) await ts.drain(erlB.name);
-    await me.receive(60_000);
-    rows[name]['TS -> BEAM'] = Math.round(N / ((performance.now() - t0) / 1000));
-    me.exit();
-    // BEAM -> TS
-    const sink = ts.spawn({ name: 'ts_sink' });
-    t0 = performance.now();
-    await erlB.eval(`Bin = binary:copy(<<7>>, 1024), spawn(fun() -> [{ts_sink, '${ts.name}'} ! ${p.erl} || I <- lists:seq(1, ${N})] end), ok.`);
-    for (let i = 0; i < N; i++) await sink.receive(60_000);
-    rows[name]['BEAM -> TS'] = Math.round(N / ((performance.now() - t0) / 1000));
-    sink.exit();
-    // TS -> TS (two nodes in this process, so they share one core's event loop)
-    const sink2 = ts2.spawn({ name: 'ts_sink2' });
-    const from = ts.spawn();
-    t0 = performance.now();
-    for (let i = 0; i < N; i++) if (!from.send({ name: 'ts_sink2', node: ts2.name }, p.ts(i))) await ts.drain(ts2.name);
-    for (let i = 0; i < N; i++) await sink2.receive(60_000);
-    rows[name]['TS -> TS'] = Math.round(N / ((performance.now() - t0) / 1000));
-    sink2.exit();
-    from.exit();
-    // BEAM -> BEAM
-    const us = await erlC.eval(
-      `Bin = binary:copy(<<7>>, 1024), {sink, '${erlB.name}'} ! {count, ${N}, self()}, timer:sleep(50), {T, _} = timer:tc(fun() -> [{sink, '${erlB.name}'} ! ${p.erl} || I <- lists:seq(1, ${N})], receive counted -> ok end end), T.`,
-      120_000,
-    );
-    rows[name]['BEAM -> BEAM'] = Math.round(N / (Number(us) / 1e6));
+  for (const [name, dirs] of Object.entries(runs)) {
+    const anchor = median(dirs['BEAM -> BEAM']);
+    rows[name] = { 'BEAM -> BEAM': Math.round(anchor) };
+    for (const dir of ['TS -> BEAM', 'BEAM -> TS', 'TS -> TS']) {
+      rows[name][dir] = Math.round(median(dirs[dir]));
+      rows[name][`${dir} / BEAM`] = ratio(median(dirs[dir]), anchor);
+    }
   }
   results.messagesPerSecond = rows;
-  console.log('\nmessages per second (100,000 each)');
+  console.log(`\nmessages per second (${N.toLocaleString('en')} each), median of ${ROUNDS} interleaved rounds, ratio to BEAM -> BEAM (>= 1 is as fast); ${loadLine()}`);
+  console.table(rows);
+}
+
+/** Bytes per message on the wire: TS -> BEAM (our connection's counter) against BEAM -> BEAM (the dist port's send_oct). */
+async function bytesPerMessage(erlB: ErlPeer, erlC: ErlPeer, ts: Node): Promise<void> {
+  const N = 20_000;
+  const kib = Buffer.alloc(1024, 7);
+  const rows: Record<string, Record<string, number>> = {};
+  await erlB.eval('dist_bench:start_sink().');
+  for (const [name, erl, make] of [['seq', 'seq', (i: number) => tuple(atom('seq'), i)], ['1KiB binary', 'kib', () => kib]] as const) {
+    const me = ts.spawn();
+    const before = ts.stats().peers[erlB.name].bytesOut;
+    me.send({ name: 'sink', node: erlB.name }, tuple(atom('count'), N, me.pid));
+    for (let i = 0; i < N; i++) if (!me.send({ name: 'sink', node: erlB.name }, make(i))) await ts.drain(erlB.name);
+    await me.receive(60_000);
+    const tsBytes = (ts.stats().peers[erlB.name].bytesOut - before) / N;
+    me.exit();
+    const beamBytes = Number(await erlC.eval(`dist_bench:bytes_per_message('${erlB.name}', ${erl}, ${N}).`, 120_000));
+    rows[name] = { 'TS -> BEAM': +tsBytes.toFixed(1), 'BEAM -> BEAM': +beamBytes.toFixed(1), 'TS / BEAM': ratio(tsBytes, beamBytes) };
+  }
+  results.bytesPerMessage = rows;
+  console.log(`\nbytes per message on the wire, framing included (BEAM uses the atom cache on send; we do not); ${loadLine()}`);
   console.table(rows);
 }
 
 async function latency(erlB: ErlPeer, erlC: ErlPeer, ts: Node, ts2: Node): Promise<void> {
   const K = 2000;
-  await erlB.eval(`catch unregister(echo), register(echo, spawn(fun Loop() -> receive {ping, From, X} -> From ! {pong, X}, Loop() end end)), ok.`);
+  await erlB.eval('dist_bench:start_echo().');
   const echo2 = ts2.spawn({ name: 'echo' });
   void (async () => {
     for (;;) {
@@ -139,17 +217,23 @@ async function latency(erlB: ErlPeer, erlC: ErlPeer, ts: Node, ts2: Node): Promi
       times.push(Number(process.hrtime.bigint() - t0) / 1000);
     }
     me.exit();
-    return Math.round(median(times));
+    return median(times);
   };
-  const tsBeam = await rtt({ name: 'echo', node: erlB.name });
-  const tsTs = await rtt({ name: 'echo', node: ts2.name });
-  const beamBeam = await erlC.eval(
-    `Ts = [begin {T, _} = timer:tc(fun() -> {echo, '${erlB.name}'} ! {ping, self(), I}, receive {pong, I} -> ok end end), T end || I <- lists:seq(1, ${K})], lists:nth(${K / 2}, lists:sort(Ts)).`,
-    120_000,
-  );
-  results.roundTripMedianUs = { 'TS <-> BEAM': tsBeam, 'TS <-> TS': tsTs, 'BEAM <-> BEAM': Number(beamBeam) };
-  console.log(`\nround-trip latency, median of ${K} (µs)`);
-  console.table([results.roundTripMedianUs]);
+  const runs = { 'TS <-> BEAM': [] as number[], 'TS <-> TS': [] as number[], 'BEAM <-> BEAM': [] as number[] };
+  for (let round = 0; round < ROUNDS; round++) {
+    runs['TS <-> BEAM'].push(await rtt({ name: 'echo', node: erlB.name }));
+    runs['TS <-> TS'].push(await rtt({ name: 'echo', node: ts2.name }));
+    runs['BEAM <-> BEAM'].push(Number(await erlC.eval(`dist_bench:rtt_median('${erlB.name}', ${K}).`, 120_000)));
+  }
+  const anchor = median(runs['BEAM <-> BEAM']);
+  const row: Record<string, number> = { 'BEAM <-> BEAM': Math.round(anchor) };
+  for (const k of ['TS <-> BEAM', 'TS <-> TS'] as const) {
+    row[k] = Math.round(median(runs[k]));
+    row[`${k} / BEAM`] = ratio(median(runs[k]), anchor);
+  }
+  results.roundTripMedianUs = row;
+  console.log(`\nround-trip latency, median µs of ${K}, median of ${ROUNDS} interleaved rounds, ratio to BEAM <-> BEAM (<= 1 is as fast); ${loadLine()}`);
+  console.table([row]);
   echo2.exit();
 }
 
@@ -210,7 +294,7 @@ async function clusterConvergence(): Promise<void> {
     await a.stop();
     await b.stop();
     results.cluster = { convergence: rows, discoveryRound: round, connectTimeoutMs: 2000 };
-    console.log('\nDnsCluster: start to full mesh (1 s interval)');
+    console.log(`\nDnsCluster: start to full mesh (1 s interval; no BEAM anchor: BEAM has no DNS clustering of its own); ${loadLine()}`);
     console.table(rows);
     console.log('one discovery round (connect timeout 2000 ms)');
     console.table([round]);
@@ -220,13 +304,16 @@ async function clusterConvergence(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  // Memory first, before other phases grow the heap.
-  await idleConnections(await freeSharedPort(['127.0.2.1', '127.0.2.200']));
+  const machine = machineLine();
+  console.log(machine);
+  results.machine = machine;
   const haveErl = otpAvailability(25);
-  const port = await freeSharedPort(['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5']);
   if (haveErl.ok) {
-    const erlB = await ErlPeer.start({ name: 'b@127.0.0.2', cookie: COOKIE, epmdless: { port } });
-    const erlC = await ErlPeer.start({ name: 'c@127.0.0.4', cookie: COOKIE, epmdless: { port } });
+    // Memory first, before other phases grow the heap.
+    await idleConnections();
+    const port = await freeSharedPort(['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5']);
+    const erlB = await startErl('b@127.0.0.2', port);
+    const erlC = await startErl('c@127.0.0.4', port);
     const ts = await Node.start({ name: 'ts@127.0.0.3', cookie: COOKIE, epmd: false, port, logger: silentLogger });
     const ts2 = await Node.start({ name: 'ts2@127.0.0.5', cookie: COOKIE, epmd: false, port, logger: silentLogger });
     try {
@@ -237,6 +324,7 @@ async function main(): Promise<void> {
       if ((await ts.ping(erlB.name)) !== 'pong' || (await ts.ping(ts2.name)) !== 'pong') throw new Error('peers not reachable');
       await erlC.eval(`pong = net_adm:ping('${erlB.name}').`);
       await throughput(erlB, erlC, ts, ts2);
+      await bytesPerMessage(erlB, erlC, ts);
       await latency(erlB, erlC, ts, ts2);
     } finally {
       await ts.stop();
@@ -248,6 +336,7 @@ async function main(): Promise<void> {
     console.log(`skipping the BEAM comparisons: ${haveErl.reason}`);
   }
   await clusterConvergence();
+  results.load = loadLine();
   mkdirSync(new URL('results/', import.meta.url), { recursive: true });
   writeFileSync(new URL('results/dist.json', import.meta.url), JSON.stringify(results, null, 2) + '\n');
 }

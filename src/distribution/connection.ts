@@ -24,7 +24,7 @@ import { writeTerm } from '../term/encode.js';
 import { Tag, VERSION_MAGIC } from '../term/tags.js';
 import { Tuple, type Atom, type Term } from '../term/types.js';
 import { Writer } from '../term/writer.js';
-import { AtomCache, EMPTY_DIST_HEADER, fragmentHeader, readFragmentIds } from './dist-header.js';
+import { AtomCache, atomCacheRefsEnd, EMPTY_DIST_HEADER, fragmentHeader, readFragmentIds } from './dist-header.js';
 import { downgrade, needsDowngrade } from './downgrade.js';
 import { DFLAG_DIST_HDR_ATOM_CACHE, DFLAG_FRAGMENTS } from './flags.js';
 import { FragmentAssembler } from './fragments.js';
@@ -89,8 +89,9 @@ const PASS_THROUGH = 112;
 const MAX_OPEN_SEQUENCES = 64;
 /** Default decode budget: 2^20 terms, ~150 MB of heap at worst (a deeply nested list). */
 export const DEFAULT_MAX_TERMS_PER_MESSAGE = 1 << 20;
-/** Size of the batch buffer, and of the one that replaces it when it is lent to the socket. */
+/** Size of the batch buffer when a send finds none (see `out`). */
 const BATCH_SIZE = 16 * 1024;
+const NO_BATCH = Buffer.alloc(0);
 /**
  * A batch at least this big is lent to the socket as it is (and the batch gets a new
  * buffer) rather than copied: copying 64 KiB costs more than allocating a buffer.
@@ -98,6 +99,18 @@ const BATCH_SIZE = 16 * 1024;
 const LEND_AT = 64 * 1024;
 /** A batch buffer grown past this is dropped after a flush rather than kept for the life of the connection. */
 const MAX_KEPT_BATCH = 4 * 1024 * 1024;
+/**
+ * The batch buffer for a next batch like one of `bytes`: the power of two that holds
+ * it (what growing one would reach), within BATCH_SIZE and MAX_KEPT_BATCH. Sized by
+ * what the last batch used, not by its buffer: one burst of small messages must not
+ * make every later batch a big buffer.
+ */
+function batchSizeFor(bytes: number): number {
+  let size = BATCH_SIZE;
+  while (size < bytes && size < MAX_KEPT_BATCH) size *= 2;
+  return size;
+}
+
 /** Default floor of the send queue cap. */
 export const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
@@ -123,7 +136,14 @@ export class DistConnection {
   private readonly framer: PacketFramer;
   private readonly atomCache = new AtomCache();
   private readonly fragments: FragmentAssembler;
-  private readonly out = new Writer(BATCH_SIZE);
+  /**
+   * The batch: messages encoded since the last flush. Its buffer is allocated by the
+   * first send that needs it, not per connection up front, and dropped when the
+   * connection has been idle for a tick interval, so an idle connection holds none.
+   */
+  private readonly out = new Writer(0);
+  /** Size of the next batch buffer: after a big batch was lent to the socket, one that holds as much (no regrowing per message). */
+  private nextBatchSize = BATCH_SIZE;
   private flushScheduled = false;
   private wroteSinceTick = false;
   private lastReceived = Date.now();
@@ -164,6 +184,7 @@ export class DistConnection {
     this.framer = new PacketFramer({
       maxFrameSize: options.maxMessageSize + 64,
       onFrame: (frame) => this.onFrame(frame),
+      onSplitFrame: (parts, length) => this.onSplitFrame(parts, length),
       onTick: () => undefined,
     });
     socket.setNoDelay(true);
@@ -225,6 +246,7 @@ export class DistConnection {
       return false;
     }
     const w = this.out;
+    if (w.buf.length === 0) w.buf = Buffer.allocUnsafe(this.nextBatchSize);
     const start = w.pos;
     // Where the body of a message to be fragmented starts in the batch buffer.
     let fragmentsFrom = -1;
@@ -253,7 +275,7 @@ export class DistConnection {
       // The batch holds other messages before this one: leave them whole.
       w.pos = start;
       // A huge value that failed late may have grown the batch buffer; don't pin it.
-      if (start === 0 && w.buf.length > MAX_KEPT_BATCH) w.buf = Buffer.allocUnsafe(BATCH_SIZE);
+      if (start === 0 && w.buf.length > MAX_KEPT_BATCH) w.buf = NO_BATCH;
       throw err;
     }
     this.stats.messagesOut++;
@@ -289,13 +311,14 @@ export class DistConnection {
    * part of the payload go in the start fragment, the rest follows in continuation
    * fragments, counting down to 1. The body is not copied: each fragment goes to the
    * socket as its header and a view of the batch buffer, all in one corked write, and
-   * the batch, lent to the socket, gets a new buffer.
+   * the batch buffer is lent to the socket (the next send allocates one).
    */
   private writeFragments(batchEnd: number, bodyFrom: number): void {
     const w = this.out;
     const buf = w.buf;
     const bodyEnd = w.pos;
-    w.buf = Buffer.allocUnsafe(BATCH_SIZE);
+    this.nextBatchSize = batchSizeFor(bodyEnd);
+    w.buf = NO_BATCH;
     w.reset();
     if (this.socket.destroyed) return;
     const size = this.options.fragmentSize;
@@ -337,10 +360,11 @@ export class DistConnection {
     if (w.pos >= LEND_AT) {
       // Lent, not copied: the socket keeps this buffer until it is written.
       this.socket.write(w.buf.subarray(0, w.pos));
-      w.buf = Buffer.allocUnsafe(Math.min(w.buf.length, MAX_KEPT_BATCH));
+      this.nextBatchSize = batchSizeFor(w.pos);
+      w.buf = NO_BATCH;
     } else {
       this.socket.write(w.copyFrom(0));
-      if (w.buf.length > MAX_KEPT_BATCH) w.buf = Buffer.allocUnsafe(BATCH_SIZE);
+      if (w.buf.length > MAX_KEPT_BATCH) w.buf = NO_BATCH;
     }
     w.reset();
     this.wroteSinceTick = true;
@@ -382,6 +406,9 @@ export class DistConnection {
     if (!this.wroteSinceTick && this.out.pos === 0) {
       this.stats.bytesOut += TICK.length;
       this.socket.write(TICK);
+      // Idle for a tick interval: give the batch buffer back, so an idle connection holds none.
+      this.out.buf = NO_BATCH;
+      this.nextBatchSize = BATCH_SIZE;
     }
     this.wroteSinceTick = false;
   }
@@ -433,6 +460,35 @@ export class DistConnection {
       default:
         throw this.protocolError(`unknown distribution header tag ${frame[1]}`);
     }
+  }
+
+  /**
+   * A packet that came in pieces of several socket chunks. A fragment goes to the
+   * assembler as those pieces, when its header lies in the first one: the assembler
+   * copies the message once, when it is whole, instead of the framer joining each
+   * fragment first (two copies of every big message). Anything else is joined here.
+   */
+  private onSplitFrame(parts: Buffer[], length: number): void {
+    if (this.closedWith !== null) return;
+    const head = parts[0];
+    if (head.length >= 2 + 16 && head[0] === VERSION_MAGIC) {
+      if (head[1] === Tag.DIST_FRAG_CONT) {
+        const ids = readFragmentIds(head, 2, this.peerName);
+        parts[0] = head.subarray(ids.offset);
+        const whole = this.fragments.continue(ids.sequenceId, ids.fragmentId, parts, Date.now());
+        if (whole !== undefined) this.deliver(whole.bytes, 0, whole.refs, false);
+        return;
+      }
+      if (head[1] === Tag.DIST_FRAG_HEADER && atomCacheRefsEnd(head, 2 + 16) !== undefined) {
+        const ids = readFragmentIds(head, 2, this.peerName);
+        const { refs, offset } = this.atomCache.readRefs(head, ids.offset, this.peerName);
+        parts[0] = head.subarray(offset);
+        const whole = this.fragments.start(ids.sequenceId, ids.fragmentId, refs, parts, Date.now());
+        if (whole !== undefined) this.deliver(whole.bytes, 0, whole.refs, false);
+        return;
+      }
+    }
+    this.onFrame(Buffer.concat(parts, length));
   }
 
   /** Decodes the control message and its payload from `buf` at `offset` and hands them on. */

@@ -19,7 +19,8 @@ const SEGMENTS = 8;
 
 /** The receiving side's atom cache of one connection: 8 segments of 256 atoms. */
 export class AtomCache {
-  private readonly entries = new Array<Atom | undefined>(SEGMENTS * SEGMENT_SIZE);
+  /** Made by the first header with references: a peer that sends none (a TS node) costs no table. */
+  private entries: Array<Atom | undefined> | undefined;
 
   /**
    * Reads the atom cache part of a header at `offset` (the NumberOfAtomCacheRefs
@@ -37,15 +38,15 @@ export class AtomCache {
     need(1);
     const count = buf[pos++];
     if (count === 0) return { refs: [], offset: pos };
+    const entries = (this.entries ??= new Array<Atom | undefined>(SEGMENTS * SEGMENT_SIZE));
     const flagBytes = (count >> 1) + 1;
     need(flagBytes);
     const flagsAt = pos;
     pos += flagBytes;
-    const halfByte = (i: number) => (buf[flagsAt + (i >> 1)] >> ((i & 1) * 4)) & 0x0f;
-    const longAtoms = (halfByte(count) & 0x01) === 1;
+    const longAtoms = (halfByte(buf, flagsAt, count) & 0x01) === 1;
     const refs = new Array<Atom>(count);
     for (let i = 0; i < count; i++) {
-      const flag = halfByte(i);
+      const flag = halfByte(buf, flagsAt, i);
       const segment = flag & 0x07;
       need(1);
       const index = segment * SEGMENT_SIZE + buf[pos++];
@@ -59,16 +60,45 @@ export class AtomCache {
         pos += len;
         if ([...name].length > MAX_ATOM_CHARACTERS) throw new DistProtocolError('atom in distribution header is too long', peer);
         const a = Atom.intern(name);
-        this.entries[index] = a;
+        entries[index] = a;
         refs[i] = a;
       } else {
-        const a = this.entries[index];
+        const a = entries[index];
         if (a === undefined) throw new DistProtocolError(`atom cache reference to empty entry ${index}`, peer);
         refs[i] = a;
       }
     }
     return { refs, offset: pos };
   }
+}
+
+/** The `i`th half byte of the Flags field at `flagsAt`: low half first. */
+function halfByte(buf: Buffer, flagsAt: number, i: number): number {
+  return (buf[flagsAt + (i >> 1)] >> ((i & 1) * 4)) & 0x0f;
+}
+
+/**
+ * Where the atom cache part of a header at `offset` ends, when `buf` holds all of it;
+ * undefined when it runs past the end of `buf` (a start fragment whose header
+ * straddles socket chunks). Reads nothing into the cache.
+ */
+export function atomCacheRefsEnd(buf: Buffer, offset: number): number | undefined {
+  if (offset >= buf.length) return undefined;
+  const count = buf[offset];
+  let pos = offset + 1;
+  if (count === 0) return pos;
+  const flagsAt = pos;
+  pos += (count >> 1) + 1;
+  if (pos > buf.length) return undefined;
+  const longAtoms = (halfByte(buf, flagsAt, count) & 0x01) === 1;
+  for (let i = 0; i < count; i++) {
+    pos += 1; // the index in the segment
+    if ((halfByte(buf, flagsAt, i) & 0x08) === 0) continue;
+    const lenBytes = longAtoms ? 2 : 1;
+    if (pos + lenBytes > buf.length) return undefined;
+    pos += lenBytes + (longAtoms ? buf.readUInt16BE(pos) : buf[pos]);
+  }
+  return pos <= buf.length ? pos : undefined;
 }
 
 /**

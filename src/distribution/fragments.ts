@@ -24,7 +24,7 @@ interface Sequence {
   refs: Atom[];
   chunks: Buffer[];
   size: number;
-  /** Memory its chunks hold: `size`, plus the fragment headers in front of the chunks kept as views. */
+  /** Memory its chunks hold: `size`, plus what the buffers of the pieces kept as views hold besides them. */
   held: number;
   nextFragment: bigint;
   /** When its last fragment arrived (ms, the clock passed in). */
@@ -37,44 +37,60 @@ export interface Reassembled {
   refs: Atom[];
 }
 
-/** A fragment kept without a copy: at least this big, behind at most this much header (a start header with atom cache refs is copied). */
-const MIN_KEPT_FRAGMENT = 4096;
-const MAX_KEPT_HEADER = 64;
+/** A piece of a fragment at least this big is kept without a copy. */
+const MIN_KEPT_PIECE = 4096;
+
+/** A fragment's bytes: one buffer, or the pieces of the socket chunks it arrived in, in order. */
+export type Body = Buffer | readonly Buffer[];
 
 export class FragmentAssembler {
   private readonly open = new Map<bigint, Sequence>();
   private pending = 0;
+  /** The buffer under the last piece kept as a view, already counted in `pending`. */
+  private lastPinned: ArrayBufferLike | undefined;
 
   constructor(
     private readonly limits: FragmentLimits,
     private readonly peer: string,
   ) {}
 
-  /** The first fragment, arrived at `now` (ms). Returns the whole message when it was the only one. */
-  start(sequenceId: bigint, fragmentId: bigint, refs: Atom[], chunk: Buffer, now: number): Reassembled | undefined {
+  /**
+   * The first fragment, arrived at `now` (ms): its bytes, in one buffer or in the
+   * pieces of the socket chunks it came in (see PacketFramer's onSplitFrame). Returns
+   * the whole message when it was the only one.
+   */
+  start(sequenceId: bigint, fragmentId: bigint, refs: Atom[], body: Body, now: number): Reassembled | undefined {
     if (fragmentId < 1n) throw this.error(`fragment sequence ${sequenceId} starts with fragment id ${fragmentId}`);
     if (this.open.has(sequenceId)) throw this.error(`fragment sequence ${sequenceId} started twice`);
-    if (fragmentId === 1n) return { bytes: chunk, refs };
+    if (fragmentId === 1n) return { bytes: Buffer.isBuffer(body) ? body : Buffer.concat(body), refs };
     if (this.open.size >= this.limits.maxOpenSequences) throw this.error(`more than ${this.limits.maxOpenSequences} fragmented messages open`);
     const seq: Sequence = { refs, chunks: [], size: 0, held: 0, nextFragment: fragmentId - 1n, lastAt: now };
-    this.hold(seq, chunk);
+    this.holdBody(seq, body);
     this.open.set(sequenceId, seq);
     return undefined;
   }
 
-  /** A continuation fragment, arrived at `now` (ms). Returns the whole message when it was the last one. */
-  continue(sequenceId: bigint, fragmentId: bigint, chunk: Buffer, now: number): Reassembled | undefined {
+  /**
+   * A continuation fragment, arrived at `now` (ms), in one buffer or in pieces. Returns
+   * the whole message when it was the last one: the only copy of its bytes the
+   * message costs, since its fragments were held as views.
+   */
+  continue(sequenceId: bigint, fragmentId: bigint, body: Body, now: number): Reassembled | undefined {
     const seq = this.open.get(sequenceId);
     if (seq === undefined) throw this.error(`fragment for unknown sequence ${sequenceId}`);
     if (fragmentId !== seq.nextFragment) throw this.error(`fragment ${fragmentId} of sequence ${sequenceId} out of order`);
     if (fragmentId === 1n) {
-      this.checkSize(seq.size + chunk.length, chunk.length);
+      const pieces = Buffer.isBuffer(body) ? [body] : body;
+      let length = 0;
+      for (const p of pieces) length += p.length;
+      this.checkSize(seq.size + length, length);
       this.open.delete(sequenceId);
       this.pending -= seq.held;
-      seq.chunks.push(chunk);
-      return { bytes: Buffer.concat(seq.chunks, seq.size + chunk.length), refs: seq.refs };
+      this.lastPinned = undefined;
+      for (const p of pieces) seq.chunks.push(p);
+      return { bytes: Buffer.concat(seq.chunks, seq.size + length), refs: seq.refs };
     }
-    this.hold(seq, chunk);
+    this.holdBody(seq, body);
     seq.nextFragment = fragmentId - 1n;
     seq.lastAt = now;
     return undefined;
@@ -99,20 +115,26 @@ export class FragmentAssembler {
     return this.pending;
   }
 
-  // A fragment is a view of the frame it came in. A frame inside a socket chunk is
-  // copied, so that a sequence does not pin the chunk. A big one spread over chunks is
-  // a buffer the framer joined, holding only the fragment and its header: kept as it
-  // is, saving a copy, and its header counted in the budget, so that the budget bounds
-  // the memory held (when the header would not fit, the fragment is copied instead).
-  private hold(seq: Sequence, chunk: Buffer): void {
-    const header = chunk.buffer.byteLength - chunk.length;
-    const keep =
-      chunk.byteOffset === header && header <= MAX_KEPT_HEADER && chunk.length >= MIN_KEPT_FRAGMENT &&
-      this.pending + chunk.buffer.byteLength <= this.limits.maxPendingBytes;
-    const held = keep ? chunk.buffer.byteLength : chunk.length;
-    this.checkSize(seq.size + chunk.length, held);
-    seq.chunks.push(keep ? chunk : Buffer.from(chunk));
-    seq.size += chunk.length;
+  private holdBody(seq: Sequence, body: Body): void {
+    if (Buffer.isBuffer(body)) this.hold(seq, body);
+    else for (const piece of body) this.hold(seq, piece);
+  }
+
+  // A piece of a fragment is a view of the buffer it came in: a socket chunk, or a
+  // frame the framer joined. A big piece is kept as it is, saving a copy (the message
+  // is copied once, when it is whole), and the whole buffer it pins is counted in the
+  // budget, once (consecutive pieces often share a chunk), so that the budget bounds
+  // the memory held. A small piece is copied so as not to pin a big chunk for it; so
+  // is one whose buffer would not fit the budget.
+  private hold(seq: Sequence, piece: Buffer): void {
+    const shared = piece.buffer === this.lastPinned;
+    const pinned = shared ? 0 : piece.buffer.byteLength;
+    const keep = piece.length >= MIN_KEPT_PIECE && this.pending + pinned <= this.limits.maxPendingBytes;
+    const held = keep ? pinned : piece.length;
+    this.checkSize(seq.size + piece.length, held);
+    if (keep) this.lastPinned = piece.buffer;
+    seq.chunks.push(keep ? piece : Buffer.from(piece));
+    seq.size += piece.length;
     seq.held += held;
     this.pending += held;
   }

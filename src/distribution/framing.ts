@@ -11,6 +11,12 @@ export interface FramerOptions {
   /** Largest packet accepted, in bytes. */
   maxFrameSize: number;
   onFrame: (frame: Buffer) => void;
+  /**
+   * A packet that came spread over socket chunks, as views of them in order
+   * (`length` bytes together), for a receiver that copies it once anyway (fragment
+   * reassembly). Without it, such a packet is joined and goes to onFrame.
+   */
+  onSplitFrame?: (parts: Buffer[], length: number) => void;
   /** A zero-length packet: the tick. */
   onTick?: () => void;
 }
@@ -63,8 +69,8 @@ export class HandshakeReader {
  * 4-byte length packets of a connected node, fed socket chunks as they come; empty
  * packets are ticks. A frame inside one chunk is emitted as a view, without a copy.
  * A frame spread over chunks is collected as views of them and joined once, when
- * it is whole: copying the pending bytes at every chunk would be quadratic (a 64 MB
- * frame in 64 KiB chunks copied 32 GB).
+ * it is whole, or handed on as those views (onSplitFrame): copying the pending bytes
+ * at every chunk would be quadratic (a 64 MB frame in 64 KiB chunks copied 32 GB).
  */
 export class PacketFramer {
   /** Parts of the frame being collected (views of the chunks they came in). */
@@ -115,11 +121,13 @@ export class PacketFramer {
       this.partsBytes += take;
       pos += take;
       if (this.partsBytes < this.wanted) return;
-      const frame = Buffer.concat(this.parts, this.partsBytes);
+      const parts = this.parts;
+      const length = this.partsBytes;
       this.parts = [];
       this.partsBytes = 0;
       this.wanted = -1;
-      this.o.onFrame(frame);
+      if (this.o.onSplitFrame !== undefined) this.o.onSplitFrame(parts, length);
+      else this.o.onFrame(Buffer.concat(parts, length));
     }
   }
 

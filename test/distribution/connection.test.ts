@@ -303,3 +303,40 @@ test('a fragmented message that stalls drops the connection after fragmentTimeou
     await h.stop();
   }
 });
+
+test('fragments spread over socket chunks are reassembled with one copy of the message, a start header with atom cache refs read in place', async () => {
+  const size = 1 << 20;
+  const h = await harness({ maxMessageSize: 4 * size });
+  const concat = Buffer.concat;
+  let joined = 0;
+  Buffer.concat = (list: readonly Uint8Array[], total?: number) => {
+    const out = concat(list, total);
+    joined += out.length;
+    return out;
+  };
+  try {
+    const cacheRefs = Buffer.from([1, 0x08, 5, 4, ...Buffer.from('sink')]); // one new entry: 'sink' at index 5
+    const wire: Buffer[] = [];
+    for (const seq of [1n, 2n, 3n]) {
+      const body = Buffer.concat([encode(tuple(DOP.SEND, atom(''), to)).subarray(1), encode(Buffer.alloc(size, Number(seq))).subarray(1)]);
+      const count = Math.ceil(body.length / (64 * 1024));
+      for (let i = 0; i < count; i++) {
+        const header = i === 0 ? Buffer.concat([fragmentHeader(true, seq, BigInt(count)).subarray(0, 18), cacheRefs]) : fragmentHeader(false, seq, BigInt(count - i));
+        wire.push(frame4(Buffer.concat([header, body.subarray(i * 64 * 1024, (i + 1) * 64 * 1024)])));
+      }
+    }
+    const bytes = concat(wire);
+    joined = 0;
+    // Odd-sized writes, so that frames and headers straddle the chunks the receiver reads.
+    for (let at = 0; at < bytes.length; at += 50_001) h.peer.write(bytes.subarray(at, at + 50_001));
+    await until(() => h.controls.length === 3, 'three messages');
+    h.controls.forEach((c, i) => {
+      const p = c.payload as Buffer;
+      assert.ok(Buffer.isBuffer(p) && p.length === size && p[0] === i + 1 && p[size - 1] === i + 1, `message ${i + 1} whole`);
+    });
+    assert.ok(joined < 3 * (size + 64 * 1024), `joined ${joined} bytes for 3 messages of ${size}: one copy of each, not two`);
+  } finally {
+    Buffer.concat = concat;
+    await h.stop();
+  }
+});

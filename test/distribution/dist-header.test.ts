@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DistProtocolError } from '../../src/errors.js';
-import { AtomCache, fragmentHeader, readFragmentIds } from '../../src/distribution/dist-header.js';
+import { AtomCache, atomCacheRefsEnd, fragmentHeader, readFragmentIds } from '../../src/distribution/dist-header.js';
 import { FragmentAssembler } from '../../src/distribution/fragments.js';
 import { atom } from '../../src/term/types.js';
 
@@ -42,4 +42,16 @@ test('fragments reassemble in order and respect the limits', () => {
   assert.throws(() => f.continue(2n, 1n, Buffer.alloc(9), 0), /exceeds/);
   const h = fragmentHeader(true, 7n, 3n);
   assert.deepEqual(readFragmentIds(h, 2, 'p'), { sequenceId: 7n, fragmentId: 3n, offset: 18 });
+});
+
+test('atomCacheRefsEnd finds where a header ends, or says it runs past the buffer, reading nothing into the cache', () => {
+  const header = Buffer.from([2, 0x89, 0x00, 5, 2, 0x6f, 0x6b, 7, 3, 0x66, 0x6f, 0x6f]);
+  assert.equal(atomCacheRefsEnd(header, 0), header.length);
+  assert.equal(atomCacheRefsEnd(Buffer.concat([header, Buffer.from([1, 2, 3])]), 0), header.length);
+  for (let cut = 0; cut < header.length; cut++) assert.equal(atomCacheRefsEnd(header.subarray(0, cut), 0), undefined, `cut at ${cut}`);
+  assert.equal(atomCacheRefsEnd(Buffer.from([0]), 0), 1);
+  // Long atoms (LongAtoms set): 2-byte lengths.
+  const long = Buffer.from([1, 0x18, 0, 0, 3, 0x61, 0x62, 0x63]);
+  assert.equal(atomCacheRefsEnd(long, 0), long.length);
+  assert.deepEqual(new AtomCache().readRefs(long, 0, 'p').refs, [atom('abc')]);
 });

@@ -48,27 +48,53 @@ test('a sequence with no fragment for timeoutMs is a protocol error; one that ke
   assert.throws(() => g.expire(9999), isCode('ERR_FRAGMENT_TIMEOUT'));
 });
 
-test('a big fragment in a buffer of its own is held without a copy, its header counted; a view into a bigger chunk is copied', () => {
+test('big pieces are held as views, the buffer each pins counted once; small pieces are copied; the message is joined once', () => {
   const f = new FragmentAssembler({ ...limits, maxMessageSize: 1 << 20, maxPendingBytes: 1 << 20 }, 'p');
-  // As the framer joins a frame spread over socket chunks: 19 header bytes, then the fragment.
-  const joined = Buffer.alloc(19 + 8192, 1);
-  f.start(1n, 3n, [], joined.subarray(19), 0);
-  assert.equal(f.pendingBytes, 19 + 8192, 'the header in front of a kept fragment is counted');
-  // A frame in the middle of a socket chunk: copying it keeps the chunk from being pinned.
-  const chunk = Buffer.alloc(20_000, 2);
-  f.continue(1n, 2n, chunk.subarray(100, 100 + 8192), 0);
-  assert.equal(f.pendingBytes, 19 + 8192 + 8192);
-  joined.fill(7, 19);
-  chunk.fill(9);
-  const whole = f.continue(1n, 1n, Buffer.alloc(10, 3), 0);
-  assert.equal(f.pendingBytes, 0);
-  // The kept fragment is the caller's buffer (the change shows); the copied one is not.
-  assert.deepEqual([whole!.bytes[0], whole!.bytes[8191], whole!.bytes[8192], whole!.bytes[16383], whole!.bytes[16384]], [7, 7, 2, 2, 3]);
+  // As the framer hands on a frame spread over socket chunks: views of the chunks.
+  const chunkA = Buffer.alloc(20_000, 1);
+  const chunkB = Buffer.alloc(20_000, 2);
+  f.start(1n, 4n, [], [chunkA.subarray(19), chunkB.subarray(0, 8192)], 0);
+  assert.equal(f.pendingBytes, 40_000, 'each chunk a big piece pins is counted whole');
+  // The next fragment begins in the chunk the last one ended in: not counted again.
+  f.continue(1n, 3n, [chunkB.subarray(8192 + 18)], 0);
+  assert.equal(f.pendingBytes, 40_000);
+  // A small piece of a big chunk is copied rather than pinning the chunk.
+  const chunkC = Buffer.alloc(20_000, 3);
+  f.continue(1n, 2n, chunkC.subarray(0, 10), 0);
+  assert.equal(f.pendingBytes, 40_010);
+  chunkA.fill(7);
+  chunkC.fill(9);
+  const size = 19_981 + 8192 + 20_000 - 8210 + 10 + 5;
+  const copied = countConcatBytes(() => {
+    const whole = f.continue(1n, 1n, Buffer.alloc(5, 4), 0);
+    assert.equal(f.pendingBytes, 0);
+    // The kept pieces are the caller's buffers (the change shows); the copied one is not.
+    const b = whole!.bytes;
+    assert.equal(b.length, size);
+    assert.deepEqual([b[0], b[19_980], b[19_981], b[size - 16], b[size - 15], b[size - 6], b[size - 1]], [7, 7, 2, 2, 3, 3, 4]);
+  });
+  assert.equal(copied, size, 'one join of the whole message');
 });
 
-test('a big fragment whose header would not fit the budget is copied instead, as before', () => {
+test('a big piece whose buffer would not fit the budget is copied instead', () => {
   const f = new FragmentAssembler({ ...limits, maxMessageSize: 1 << 20, maxPendingBytes: 8192 + 10 }, 'p');
   const joined = Buffer.alloc(19 + 8192, 1);
   f.start(1n, 2n, [], joined.subarray(19), 0);
   assert.equal(f.pendingBytes, 8192);
 });
+
+function countConcatBytes(run: () => void): number {
+  const concat = Buffer.concat;
+  let bytes = 0;
+  Buffer.concat = (list: readonly Uint8Array[], total?: number) => {
+    const out = concat(list, total);
+    bytes += out.length;
+    return out;
+  };
+  try {
+    run();
+  } finally {
+    Buffer.concat = concat;
+  }
+  return bytes;
+}

@@ -108,3 +108,20 @@ test('frames inside one chunk are views of it, not copies', () => {
   assert.equal(frames.length, 2);
   for (const fr of frames) assert.equal(fr.buffer, bytes.buffer);
 });
+
+test('with onSplitFrame, a frame spread over chunks is handed on as views of them, not joined', () => {
+  const big = Buffer.alloc(10_000, 5);
+  const bytes = Buffer.concat([frame4(Buffer.from('one')), frame4(big), frame4(Buffer.from('two'))]);
+  const chunks = [bytes.subarray(0, 4000), bytes.subarray(4000, 8000), bytes.subarray(8000)].map((c) => Buffer.from(c));
+  const whole: string[] = [];
+  const split: Buffer[][] = [];
+  const f = new PacketFramer({ maxFrameSize: 1 << 20, onFrame: (b) => whole.push(b.toString()), onSplitFrame: (parts, length) => {
+    assert.equal(length, big.length);
+    split.push(parts);
+  } });
+  for (const c of chunks) f.push(c);
+  assert.deepEqual(whole, ['one', 'two']);
+  assert.equal(split.length, 1);
+  assert.deepEqual(split[0].map((p) => p.buffer), chunks.map((c) => c.buffer), 'each part a view of its chunk');
+  assert.ok(Buffer.concat(split[0]).equals(big));
+});
