@@ -11,7 +11,7 @@
 // compiled benchmark runs with NESSIE_SRC pointing at the compiled src. The temp dir is
 // removed afterwards.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,10 @@ try {
   const out = join(tmp, 'this');
   compile(repo, ['src', 'test/support', `bench/${bench}`, 'bench/machine.ts'], out);
   for (const f of readdirSync(benchDir)) if (f.endsWith('.erl')) copyFileSync(join(benchDir, f), join(out, 'bench', f));
+  // What test/support finds beside itself: the sources some benchmarks load into their
+  // peers (pubsub's stand-in) and the script that runs OTP 27 and Elixir.
+  cpSync(join(repo, 'test', 'fixtures'), join(out, 'test', 'fixtures'), { recursive: true });
+  cpSync(join(repo, 'scripts', 'otp-peers'), join(out, 'scripts', 'otp-peers'));
   let src = join(out, 'src');
   if (process.env.NESSIE_SRC !== undefined) {
     const otherRoot = resolve(process.env.NESSIE_SRC, '..');

@@ -24,9 +24,11 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 const src = process.env.NESSIE_SRC ?? new URL('../src/', import.meta.url).pathname;
-const { PacketFramer, frame4 } = (await import(`${src}/distribution/framing.ts`)) as typeof import('../src/distribution/framing.js');
-const { FragmentAssembler } = (await import(`${src}/distribution/fragments.ts`)) as typeof import('../src/distribution/fragments.js');
-const { fragmentHeader, readFragmentIds } = (await import(`${src}/distribution/dist-header.ts`)) as typeof import('../src/distribution/dist-header.js');
+// Run by compiled.mjs, this file is JavaScript and so is the src it imports.
+const ext = import.meta.url.endsWith('.js') ? 'js' : 'ts';
+const { PacketFramer, frame4 } = (await import(`${src}/distribution/framing.${ext}`)) as typeof import('../src/distribution/framing.js');
+const { FragmentAssembler } = (await import(`${src}/distribution/fragments.${ext}`)) as typeof import('../src/distribution/fragments.js');
+const { fragmentHeader, readFragmentIds } = (await import(`${src}/distribution/dist-header.${ext}`)) as typeof import('../src/distribution/dist-header.js');
 
 const MB = 1 << 20;
 const SIZES = [8, 16, 32, 64];

@@ -25,7 +25,9 @@ import { freeSharedPort } from '../test/support/ports.js';
 import { loadLine, machineLine } from './machine.js';
 
 const src = process.env.NESSIE_SRC ?? new URL('../src/', import.meta.url).pathname;
-const { Node, PubSub, atom, silentLogger, tuple } = (await import(`${src}/index.ts`)) as typeof import('../src/index.js');
+// Run by compiled.mjs, this file is JavaScript and so is the src it imports.
+const ext = import.meta.url.endsWith('.js') ? 'js' : 'ts';
+const { Node, PubSub, atom, silentLogger, tuple } = (await import(`${src}/index.${ext}`)) as typeof import('../src/index.js');
 
 const COOKIE = 'pubsub-bench';
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
