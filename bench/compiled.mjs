@@ -40,7 +40,8 @@ function compile(root, include, out) {
 let status = 1;
 try {
   const out = join(tmp, 'this');
-  compile(repo, ['src', 'test/support', `bench/${bench}`, 'bench/machine.ts'], out);
+  // Besides src and test/support, what benchmarks import: dist's child processes and the demo's DNS server.
+  compile(repo, ['src', 'test/support', `bench/${bench}`, 'bench/machine.ts', 'bench/dist-peers.ts', 'examples/demo/dns-server.ts'], out);
   for (const f of readdirSync(benchDir)) if (f.endsWith('.erl')) copyFileSync(join(benchDir, f), join(out, 'bench', f));
   // What test/support finds beside itself: the sources some benchmarks load into their
   // peers (pubsub's stand-in) and the script that runs OTP 27 and Elixir.
@@ -54,7 +55,7 @@ try {
   }
   const run = spawnSync(process.execPath, [join(out, 'bench', bench.replace(/\.ts$/, '.js'))], {
     stdio: 'inherit',
-    env: { ...process.env, NESSIE_SRC: src, NESSIE_SRC_LABEL: `${process.env.NESSIE_SRC ?? join(repo, 'src')} (compiled by tsc)` },
+    env: { ...process.env, NESSIE_SRC: src, NESSIE_BENCH_DIR: benchDir, NESSIE_SRC_LABEL: `${process.env.NESSIE_SRC ?? join(repo, 'src')} (compiled by tsc)` },
   });
   status = run.status ?? 1;
 } finally {

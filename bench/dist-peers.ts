@@ -4,7 +4,8 @@
 //     reports its resident memory before and after (after a GC, run with --expose-gc)
 // NESSIE_SRC=/other/checkout/src measures another checkout's code (before/after).
 const src = process.env.NESSIE_SRC ?? new URL('../src/', import.meta.url).pathname;
-const { Node, silentLogger } = (await import(`${src}/index.ts`)) as typeof import('../src/index.js');
+const ext = import.meta.url.endsWith('.js') ? 'js' : 'ts';
+const { Node, silentLogger } = (await import(`${src}/index.${ext}`)) as typeof import('../src/index.js');
 
 const [mode, port, cookie, ...rest] = process.argv.slice(2);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -38,8 +38,11 @@ process.once('exit', () => rmSync(beamDir, { recursive: true, force: true }));
 execFileSync('erlc', ['-o', beamDir, new URL('dist_bench.erl', import.meta.url).pathname]);
 const startErl = (name: string, port: number) => ErlPeer.start({ name, cookie: COOKIE, epmdless: { port }, args: ['-pa', beamDir] });
 
+// Run by compiled.mjs, this file is JavaScript and so is its child.
+const compiled = import.meta.url.endsWith('.js');
 function forkPeers(args: string[]): ReturnType<typeof fork> {
-  return fork(new URL('./dist-peers.ts', import.meta.url), args, { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: 'inherit' });
+  const child = new URL(compiled ? './dist-peers.js' : './dist-peers.ts', import.meta.url);
+  return fork(child, args, { execArgv: compiled ? ['--expose-gc'] : ['--import', 'tsx', '--expose-gc'], stdio: 'inherit' });
 }
 
 function message<T>(child: ReturnType<typeof fork>): Promise<T> {
@@ -337,8 +340,10 @@ async function main(): Promise<void> {
   }
   await clusterConvergence();
   results.load = loadLine();
-  mkdirSync(new URL('results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL('results/dist.json', import.meta.url), JSON.stringify(results, null, 2) + '\n');
+  // Beside the source, also when compiled.mjs runs this from a temp dir.
+  const resultsDir = join(process.env.NESSIE_BENCH_DIR ?? new URL('.', import.meta.url).pathname, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, 'dist.json'), JSON.stringify(results, null, 2) + '\n');
 }
 
 main().then(

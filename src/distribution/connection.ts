@@ -495,12 +495,7 @@ export class DistConnection {
   private deliver(buf: Buffer, offset: number, atomCache: Atom[], versioned: boolean): void {
     // One decode budget for the control message and its payload together.
     const ctx = { atomCache, termsLeft: this.maxTermsPerMessage };
-    const skipVersion = (at: number) => {
-      if (!versioned) return at;
-      if (buf[at] !== VERSION_MAGIC) throw this.protocolError('pass-through term without version byte');
-      return at + 1;
-    };
-    const first = decodeTerm(buf, skipVersion(offset), ctx);
+    const first = decodeTerm(buf, versioned ? this.afterVersion(buf, offset) : offset, ctx);
     const control = first.term;
     if (!(control instanceof Tuple) || control.length === 0 || typeof control[0] !== 'number') {
       throw this.protocolError('control message is not a tuple with an operation code');
@@ -508,13 +503,19 @@ export class DistConnection {
     let payload: Term | undefined;
     let end = first.offset;
     if (end < buf.length) {
-      const second = decodeTerm(buf, skipVersion(end), ctx);
+      const second = decodeTerm(buf, versioned ? this.afterVersion(buf, end) : end, ctx);
       payload = second.term;
       end = second.offset;
     }
     if (end !== buf.length) throw this.protocolError(`${buf.length - end} trailing bytes after the message`);
     this.stats.messagesIn++;
     this.options.handler.onControl(this, control, payload);
+  }
+
+  /** Past the version byte that starts each term of a pass-through message. */
+  private afterVersion(buf: Buffer, at: number): number {
+    if (buf[at] !== VERSION_MAGIC) throw this.protocolError('pass-through term without version byte');
+    return at + 1;
   }
 
   private protocolError(message: string): DistProtocolError {

@@ -122,76 +122,91 @@ export function parseControl(control: Tuple, payload: Term | undefined, peer: st
   const op = control[0] as number;
   const size = CONTROL_SIZE.get(op);
   if (size === undefined) return undefined;
-  const bad = (what: string): never => {
-    throw new DistProtocolError(`malformed control message ${op}: ${what}`, peer);
-  };
-  if (control.length !== size) bad(`${control.length} elements, ${size} expected`);
-  if (WITH_PAYLOAD.has(op) !== (payload !== undefined)) bad(payload === undefined ? 'no payload' : 'unexpected payload');
+  if (control.length !== size) malformed(control, peer, `${control.length} elements, ${size} expected`);
+  if (WITH_PAYLOAD.has(op) !== (payload !== undefined)) malformed(control, peer, payload === undefined ? 'no payload' : 'unexpected payload');
   const message = payload as Term;
-  const pid = (i: number): Pid => (control[i] instanceof Pid ? (control[i] as Pid) : bad(`element ${i} is not a pid`));
-  const ref = (i: number): Reference => (control[i] instanceof Reference ? (control[i] as Reference) : bad(`element ${i} is not a reference`));
-  const proc = (i: number): Pid | Atom =>
-    control[i] instanceof Pid || control[i] instanceof Atom ? (control[i] as Pid | Atom) : bad(`element ${i} is not a pid or a name`);
   switch (op) {
     case DOP.SEND:
     case DOP.SEND_TT:
-      return { op: 'send', from: undefined, to: pid(2), message };
+      return { op: 'send', from: undefined, to: pidAt(control, 2, peer), message };
     case DOP.SEND_SENDER:
     case DOP.SEND_SENDER_TT:
-      return { op: 'send', from: pid(1), to: pid(2), message };
+      return { op: 'send', from: pidAt(control, 1, peer), to: pidAt(control, 2, peer), message };
     case DOP.REG_SEND:
     case DOP.REG_SEND_TT:
-      return { op: 'reg_send', from: pid(1), name: control[3] instanceof Atom ? control[3] : bad('element 3 is not an atom'), message };
+      return { op: 'reg_send', from: pidAt(control, 1, peer), name: control[3] instanceof Atom ? control[3] : malformed(control, peer, 'element 3 is not an atom'), message };
     case DOP.ALIAS_SEND:
     case DOP.ALIAS_SEND_TT:
-      return { op: 'alias_send', from: pid(1), alias: ref(2), message };
+      return { op: 'alias_send', from: pidAt(control, 1, peer), alias: refAt(control, 2, peer), message };
     case DOP.LINK:
-      return { op: 'link', from: pid(1), to: pid(2) };
+      return { op: 'link', from: pidAt(control, 1, peer), to: pidAt(control, 2, peer) };
     case DOP.UNLINK:
-      return { op: 'unlink', id: undefined, from: pid(1), to: pid(2) };
+      return { op: 'unlink', id: undefined, from: pidAt(control, 1, peer), to: pidAt(control, 2, peer) };
     case DOP.UNLINK_ID:
-      return { op: 'unlink', id: control[1], from: pid(2), to: pid(3) };
+      return { op: 'unlink', id: control[1], from: pidAt(control, 2, peer), to: pidAt(control, 3, peer) };
     case DOP.UNLINK_ID_ACK:
-      return { op: 'unlink_ack', id: control[1], from: pid(2), to: pid(3) };
+      return { op: 'unlink_ack', id: control[1], from: pidAt(control, 2, peer), to: pidAt(control, 3, peer) };
     case DOP.EXIT:
     case DOP.EXIT_TT:
-      return { op: 'exit', from: pid(1), to: pid(2), reason: control[size - 1] };
+      return { op: 'exit', from: pidAt(control, 1, peer), to: pidAt(control, 2, peer), reason: control[size - 1] };
     case DOP.PAYLOAD_EXIT:
     case DOP.PAYLOAD_EXIT_TT:
-      return { op: 'exit', from: pid(1), to: pid(2), reason: message };
+      return { op: 'exit', from: pidAt(control, 1, peer), to: pidAt(control, 2, peer), reason: message };
     case DOP.EXIT2:
     case DOP.EXIT2_TT:
-      return { op: 'exit2', from: pid(1), to: pid(2), reason: control[size - 1] };
+      return { op: 'exit2', from: pidAt(control, 1, peer), to: pidAt(control, 2, peer), reason: control[size - 1] };
     case DOP.PAYLOAD_EXIT2:
     case DOP.PAYLOAD_EXIT2_TT:
-      return { op: 'exit2', from: pid(1), to: pid(2), reason: message };
+      return { op: 'exit2', from: pidAt(control, 1, peer), to: pidAt(control, 2, peer), reason: message };
     case DOP.MONITOR_P:
-      return { op: 'monitor', from: pid(1), target: proc(2), ref: ref(3) };
+      return { op: 'monitor', from: pidAt(control, 1, peer), target: procAt(control, 2, peer), ref: refAt(control, 3, peer) };
     case DOP.DEMONITOR_P:
-      return { op: 'demonitor', from: pid(1), target: proc(2), ref: ref(3) };
+      return { op: 'demonitor', from: pidAt(control, 1, peer), target: procAt(control, 2, peer), ref: refAt(control, 3, peer) };
     case DOP.MONITOR_P_EXIT:
-      return { op: 'monitor_exit', target: proc(1), to: pid(2), ref: ref(3), reason: control[4] };
+      return { op: 'monitor_exit', target: procAt(control, 1, peer), to: pidAt(control, 2, peer), ref: refAt(control, 3, peer), reason: control[4] };
     case DOP.PAYLOAD_MONITOR_P_EXIT:
-      return { op: 'monitor_exit', target: proc(1), to: pid(2), ref: ref(3), reason: message };
+      return { op: 'monitor_exit', target: procAt(control, 1, peer), to: pidAt(control, 2, peer), ref: refAt(control, 3, peer), reason: message };
     case DOP.SPAWN_REQUEST:
     case DOP.SPAWN_REQUEST_TT: {
       const mfa = control[4];
       if (!(mfa instanceof Tuple) || mfa.length !== 3 || !(mfa[0] instanceof Atom) || !(mfa[1] instanceof Atom) || typeof mfa[2] !== 'number') {
-        return bad('element 4 is not {Module, Function, Arity}');
+        return malformed(control, peer, 'element 4 is not {Module, Function, Arity}');
       }
       const options = control[5];
-      if (!isProperList(options)) return bad('element 5 is not a list of options');
-      if (!isProperList(message)) return bad('the argument list is not a list');
-      return { op: 'spawn_request', reqId: ref(1), from: pid(2), groupLeader: pid(3), module: mfa[0], fn: mfa[1], arity: mfa[2], options, args: message };
+      if (!isProperList(options)) return malformed(control, peer, 'element 5 is not a list of options');
+      if (!isProperList(message)) return malformed(control, peer, 'the argument list is not a list');
+      return { op: 'spawn_request', reqId: refAt(control, 1, peer), from: pidAt(control, 2, peer), groupLeader: pidAt(control, 3, peer), module: mfa[0], fn: mfa[1], arity: mfa[2], options, args: message };
     }
     case DOP.SPAWN_REPLY:
     case DOP.SPAWN_REPLY_TT:
-      return { op: 'spawn_reply', reqId: ref(1), to: pid(2), flags: typeof control[3] === 'number' ? control[3] : bad('element 3 is not a number'), result: control[4] };
+      return { op: 'spawn_reply', reqId: refAt(control, 1, peer), to: pidAt(control, 2, peer), flags: typeof control[3] === 'number' ? control[3] : malformed(control, peer, 'element 3 is not a number'), result: control[4] };
     case DOP.GROUP_LEADER:
-      return { op: 'group_leader', from: pid(1), to: pid(2) };
+      return { op: 'group_leader', from: pidAt(control, 1, peer), to: pidAt(control, 2, peer) };
     default:
       return undefined;
   }
+}
+
+// The field readers of parseControl are module functions, not closures made per
+// message: parseControl runs for every message received.
+
+function malformed(control: Tuple, peer: string, what: string): never {
+  throw new DistProtocolError(`malformed control message ${String(control[0])}: ${what}`, peer);
+}
+
+function pidAt(control: Tuple, i: number, peer: string): Pid {
+  const v = control[i];
+  return v instanceof Pid ? v : malformed(control, peer, `element ${i} is not a pid`);
+}
+
+function refAt(control: Tuple, i: number, peer: string): Reference {
+  const v = control[i];
+  return v instanceof Reference ? v : malformed(control, peer, `element ${i} is not a reference`);
+}
+
+function procAt(control: Tuple, i: number, peer: string): Pid | Atom {
+  const v = control[i];
+  return v instanceof Pid || v instanceof Atom ? v : malformed(control, peer, `element ${i} is not a pid or a name`);
 }
 
 /** How many elements each control tuple has (the `_TT` forms carry a trace token more). */

@@ -32,15 +32,12 @@ export class AtomCache {
    */
   readRefs(buf: Buffer, offset: number, peer: string): { refs: Atom[]; offset: number } {
     let pos = offset;
-    const need = (n: number) => {
-      if (buf.length - pos < n) throw new DistProtocolError(`distribution header truncated at byte ${pos}`, peer);
-    };
-    need(1);
+    need(buf, pos, 1, peer);
     const count = buf[pos++];
     if (count === 0) return { refs: [], offset: pos };
     const entries = (this.entries ??= new Array<Atom | undefined>(SEGMENTS * SEGMENT_SIZE));
     const flagBytes = (count >> 1) + 1;
-    need(flagBytes);
+    need(buf, pos, flagBytes, peer);
     const flagsAt = pos;
     pos += flagBytes;
     const longAtoms = (halfByte(buf, flagsAt, count) & 0x01) === 1;
@@ -48,13 +45,13 @@ export class AtomCache {
     for (let i = 0; i < count; i++) {
       const flag = halfByte(buf, flagsAt, i);
       const segment = flag & 0x07;
-      need(1);
+      need(buf, pos, 1, peer);
       const index = segment * SEGMENT_SIZE + buf[pos++];
       if ((flag & 0x08) !== 0) {
-        need(longAtoms ? 2 : 1);
+        need(buf, pos, longAtoms ? 2 : 1, peer);
         const len = longAtoms ? buf.readUInt16BE(pos) : buf[pos];
         pos += longAtoms ? 2 : 1;
-        need(len);
+        need(buf, pos, len, peer);
         // DFLAG_UTF8_ATOMS is mandatory for us, so cache texts are UTF-8.
         const name = buf.toString('utf8', pos, pos + len);
         pos += len;
@@ -70,6 +67,11 @@ export class AtomCache {
     }
     return { refs, offset: pos };
   }
+}
+
+/** Throws unless `n` bytes are left at `pos` (a function, not a closure per header: this runs per message). */
+function need(buf: Buffer, pos: number, n: number, peer: string): void {
+  if (buf.length - pos < n) throw new DistProtocolError(`distribution header truncated at byte ${pos}`, peer);
 }
 
 /** The `i`th half byte of the Flags field at `flagsAt`: low half first. */
