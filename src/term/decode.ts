@@ -513,16 +513,8 @@ function readBinaryString(r: Reader, len: number): DecodedTerm {
   const buf = r.buf;
   const start = r.pos;
   const end = start + len;
-  let ascii = true;
-  let hash = len;
-  for (let i = start; i < end; i++) {
-    const byte = buf[i];
-    if (byte >= 0x80) {
-      ascii = false;
-      break;
-    }
-    hash = Math.imul(hash ^ byte, 0x01000193);
-  }
+  const hash = asciiHash(buf, start, end);
+  const ascii = hash !== NOT_ASCII;
   let value: string;
   if (ascii && len <= RECENT_STRING_MAX) {
     const slot = (hash ^ (hash >>> 15)) & (RECENT_STRINGS - 1);
@@ -542,6 +534,23 @@ function readBinaryString(r: Reader, len: number): DecodedTerm {
   }
   r.pos = end;
   return value as unknown as DecodedTerm;
+}
+
+/** What asciiHash returns for bytes that are not all ASCII (its hashes are unsigned). */
+const NOT_ASCII = -1;
+
+/**
+ * One scan that both checks that bytes `start..end` are ASCII and hashes them (FNV-1a
+ * style) for the caches of recent atoms and strings; NOT_ASCII at the first byte >= 0x80.
+ */
+function asciiHash(buf: Buffer, start: number, end: number): number {
+  let hash = end - start;
+  for (let i = start; i < end; i++) {
+    const byte = buf[i];
+    if (byte >= 0x80) return NOT_ASCII;
+    hash = Math.imul(hash ^ byte, 0x01000193);
+  }
+  return hash >>> 0;
 }
 
 /**
@@ -644,17 +653,8 @@ export function readAtom(r: Reader, ctx: DecodeContext): Atom {
   const start = r.pos;
   const end = start + len;
   const buf = r.buf;
-  // Scan for non-ASCII bytes and hash the name on the way, for the cache of recent atoms.
-  let ascii = true;
-  let hash = len;
-  for (let i = start; i < end; i++) {
-    const byte = buf[i];
-    if (byte >= 0x80) {
-      ascii = false;
-      break;
-    }
-    hash = Math.imul(hash ^ byte, 0x01000193);
-  }
+  const hash = asciiHash(buf, start, end);
+  const ascii = hash !== NOT_ASCII;
   let name: string;
   if (ascii) {
     if (len > MAX_ATOM_CHARACTERS) r.fail(`atom of ${len} characters exceeds ${MAX_ATOM_CHARACTERS}`, tag, at);
