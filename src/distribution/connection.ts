@@ -339,6 +339,18 @@ export class DistConnection {
     }
     this.socket.uncork();
     this.wroteSinceTick = true;
+    this.takeBackIfWritten(buf);
+  }
+
+  /**
+   * Keeps `buf`, just lent to the socket, as the batch buffer when the socket has
+   * already written everything it was handed: the kernel has its own copy, and nothing
+   * holds the buffer any more (Node frees a write's chunks before it takes the write
+   * off writableLength). A stream of big messages then reuses one buffer, where a new
+   * one per message cost an allocation, page faults and the GC of its external memory.
+   */
+  private takeBackIfWritten(buf: Buffer): void {
+    if (this.socket.writableLength === 0 && this.out.buf.length === 0 && buf.length <= MAX_KEPT_BATCH) this.out.buf = buf;
   }
 
   // The batch is written from setImmediate, at the end of the event-loop turn, not at
@@ -359,9 +371,11 @@ export class DistConnection {
     this.stats.bytesOut += w.pos;
     if (w.pos >= LEND_AT) {
       // Lent, not copied: the socket keeps this buffer until it is written.
-      this.socket.write(w.buf.subarray(0, w.pos));
+      const lent = w.buf;
+      this.socket.write(lent.subarray(0, w.pos));
       this.nextBatchSize = batchSizeFor(w.pos);
       w.buf = NO_BATCH;
+      this.takeBackIfWritten(lent);
     } else {
       this.socket.write(w.copyFrom(0));
       if (w.buf.length > MAX_KEPT_BATCH) w.buf = NO_BATCH;
