@@ -208,6 +208,74 @@ test('big messages go out in fragments whole and in order with the messages arou
   }
 });
 
+test('a big message the socket took whole leaves its buffer to the next send; what arrives is what was sent, whatever the caller does to its Buffer after', async () => {
+  const h = await harness({ fragmentSize: 16 * 1024, maxMessageSize: 1 << 22 });
+  const assembler = new FragmentAssembler({ maxMessageSize: 1 << 22, maxOpenSequences: 4, maxPendingBytes: 1 << 22, timeoutMs: 60_000 }, 'us');
+  const batchBuffer = () => (h.conn as unknown as { out: { buf: Buffer } }).out.buf;
+  try {
+    const sent: Buffer[] = [];
+    const kept: Buffer[] = [];
+    // One message per turn of the event loop, so the socket writes each batch before the
+    // next; sizes from 40 KiB to 2 MiB, so that some fill the socket and stay lent.
+    for (let i = 0; i < 40; i++) {
+      const payload = Buffer.alloc(40 * 1024 * (1 + (i % 4) * (i % 7)), i + 1);
+      sent.push(Buffer.from(payload));
+      h.conn.send(tuple(DOP.SEND, atom(''), to), payload);
+      // BEAM copies a message at send: changing the Buffer now must not change what arrives.
+      payload.fill(0xee);
+      // After the batch was written at the end of this turn.
+      await new Promise((r) => setImmediate(r));
+      if (h.conn.queuedBytes === 0) kept.push(batchBuffer());
+    }
+    const received: Term[] = [];
+    await until(() => {
+      for (const f of h.frames.splice(0)) {
+        const ids = { seq: f.readBigUInt64BE(2), frag: f.readBigUInt64BE(10) };
+        const whole = f[1] === 69 ? assembler.start(ids.seq, ids.frag, [], f.subarray(19), 0) : assembler.continue(ids.seq, ids.frag, f.subarray(18), 0);
+        if (whole !== undefined) received.push(readFrame(Buffer.concat([EMPTY_DIST_HEADER, whole.bytes])).payload!);
+      }
+      return received.length >= sent.length;
+    }, 'every message');
+    assert.equal(received.length, sent.length);
+    received.forEach((r, i) => assert.ok(Buffer.isBuffer(r) && r.equals(sent[i]), `message ${i} arrived whole and in order`));
+    // The socket took batches whole (nothing queued after the flush) and their buffer
+    // was kept for the next one, rather than a new buffer allocated per message.
+    assert.ok(kept.length > 0, 'some sends left nothing queued');
+    assert.ok(kept.every((b) => b.length > 0), 'a buffer the socket let go of is kept as the batch buffer');
+  } finally {
+    await h.stop();
+  }
+});
+
+test('big messages sent in one turn go to the socket together with the batch at the end of the turn, in order', async () => {
+  const h = await harness({ fragmentSize: 16 * 1024, maxMessageSize: 1 << 22, busyLimit: 1 << 22 });
+  const assembler = new FragmentAssembler({ maxMessageSize: 1 << 22, maxOpenSequences: 4, maxPendingBytes: 1 << 22, timeoutMs: 60_000 }, 'us');
+  try {
+    const sent = [Buffer.alloc(100, 1), Buffer.alloc(50_000, 2), Buffer.alloc(200, 3), Buffer.alloc(70_000, 4), Buffer.alloc(60_000, 5), Buffer.alloc(10, 6)];
+    for (const b of sent) h.conn.send(tuple(DOP.SEND, atom(''), to), b);
+    // Nothing written yet: the big ones wait in the batch with the small ones.
+    assert.equal(h.conn.stats.bytesOut, 0);
+    assert.ok(h.conn.queuedBytes > 180_000);
+    await new Promise((r) => setImmediate(r));
+    assert.ok(h.conn.stats.bytesOut > 180_000, 'all written at the end of the turn');
+    const received: Term[] = [];
+    await until(() => {
+      for (const f of h.frames.splice(0)) {
+        if (f[1] === 68) received.push(readFrame(f).payload!);
+        else {
+          const ids = { seq: f.readBigUInt64BE(2), frag: f.readBigUInt64BE(10) };
+          const whole = f[1] === 69 ? assembler.start(ids.seq, ids.frag, [], f.subarray(19), 0) : assembler.continue(ids.seq, ids.frag, f.subarray(18), 0);
+          if (whole !== undefined) received.push(readFrame(Buffer.concat([EMPTY_DIST_HEADER, whole.bytes])).payload!);
+        }
+      }
+      return received.length >= sent.length;
+    }, 'every message');
+    received.forEach((r, i) => assert.ok(Buffer.isBuffer(r) && r.equals(sent[i]), `message ${i} arrived whole and in order`));
+  } finally {
+    await h.stop();
+  }
+});
+
 test('control messages the peer did not advertise go in their older forms, or not at all', async () => {
   // The OTP 26 mandatory set and the header, but no SEND_SENDER, EXIT_PAYLOAD, ALIAS (UNLINK_ID is mandatory there).
   const h = await harness({ peerFlags: DFLAGS_MANDATORY_OTP26 | DFLAG_DIST_HDR_ATOM_CACHE });
