@@ -86,11 +86,6 @@ export class Outbox {
     for (const h of waiting) conn?.send(h.control, h.payload);
   }
 
-  /** True when a send to `peer` would go to its connection now (encoded at once), not be held or dropped. */
-  sendsNow(peer: string): boolean {
-    return !this.held.has(peer) && this.connections.get(peer) !== undefined;
-  }
-
   /** Signals waiting for `peer`. */
   heldFor(peer: string): number {
     return this.held.get(peer)?.length ?? 0;

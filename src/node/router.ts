@@ -221,14 +221,13 @@ export class Router implements ProcessHost {
 
   /**
    * sendReply for a reply that user code made (a gen_server handler's): throws an
-   * EncodeError, with nothing sent, when it has no Erlang form. It is encoded once: on
-   * a live connection by the send itself (all or nothing); to a local caller, or one
-   * whose connection is being set up, by a check first (a local caller takes the term
-   * as it is, a held one is encoded only when its connection comes up).
+   * EncodeError, with nothing sent, when it has no Erlang form. It is encoded once: by
+   * the send itself for a remote caller (a live connection's send is all or nothing; the
+   * outbox copies a held one by encoding it at once), by a check first for a local
+   * caller, who takes the term as it is.
    */
   sendCheckedReply(from: Pid, to: Pid | Reference, message: Term): void {
-    const node = to.node.name;
-    if (node === this.localNode || !this.outbox.sendsNow(node)) encode(message);
+    if (to.node.name === this.localNode) encode(message);
     this.sendReply(from, to, message);
   }
 

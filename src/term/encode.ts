@@ -304,27 +304,12 @@ function writeArray(w: Writer, t: Term[], depth: number): void {
     writeList(w, t, []);
     return;
   }
-  w.uint8(Tag.LIST_EXT);
-  w.uint32(n);
+  w.tagUint32(Tag.LIST_EXT, n);
   for (let i = 0; i < n; i++) {
     const v = t[i];
-    // Lists of integers are common: write 32-bit ones here, without a call per element.
+    // Lists of integers are common: 32-bit ones go straight to writeNumber, past the general dispatch.
     if (typeof v === 'number' && (v | 0) === v) {
-      w.ensure(5);
-      const buf = w.buf;
-      const at = w.pos;
-      if (v >= 0 && v <= 255) {
-        buf[at] = Tag.SMALL_INTEGER_EXT;
-        buf[at + 1] = v;
-        w.pos = at + 2;
-      } else {
-        buf[at] = Tag.INTEGER_EXT;
-        buf[at + 1] = v >>> 24;
-        buf[at + 2] = v >>> 16;
-        buf[at + 3] = v >>> 8;
-        buf[at + 4] = v;
-        w.pos = at + 5;
-      }
+      writeNumber(w, v);
     } else {
       writeFast(w, v, depth + 1);
     }
@@ -333,8 +318,7 @@ function writeArray(w: Writer, t: Term[], depth: number): void {
 }
 
 function writeMap(w: Writer, t: Map<Term, Term>, depth: number): void {
-  w.uint8(Tag.MAP_EXT);
-  w.uint32(t.size);
+  w.tagUint32(Tag.MAP_EXT, t.size);
   const inner = depth + 1;
   t.forEach((v, k) => {
     // Keys are nearly always atoms (records, structs) or binaries (JSON-like maps): write
@@ -385,8 +369,7 @@ function writeIterative(w: Writer, term: unknown): void {
     } else if (Array.isArray(t)) {
       writeList(w, t, stack);
     } else if (t instanceof Map) {
-      w.uint8(Tag.MAP_EXT);
-      w.uint32(t.size);
+      w.tagUint32(Tag.MAP_EXT, t.size);
       const pairs = [...t];
       for (let i = pairs.length - 1; i >= 0; i--) stack.push(pairs[i][1], pairs[i][0]);
     } else if (t instanceof ImproperList) {
@@ -394,16 +377,14 @@ function writeIterative(w: Writer, term: unknown): void {
         stack.push(t.tail);
         continue;
       }
-      w.uint8(Tag.LIST_EXT);
-      w.uint32(t.elements.length);
+      w.tagUint32(Tag.LIST_EXT, t.elements.length);
       stack.push(t.tail);
       for (let i = t.elements.length - 1; i >= 0; i--) stack.push(t.elements[i]);
     } else if (t instanceof Fun) {
       writeFunHead(w, t, stack);
     } else if (isPlainObject(t)) {
       const keys = Object.keys(t);
-      w.uint8(Tag.MAP_EXT);
-      w.uint32(keys.length);
+      w.tagUint32(Tag.MAP_EXT, keys.length);
       for (let i = keys.length - 1; i >= 0; i--) stack.push((t as Record<string, Term>)[keys[i]], Atom.intern(keys[i]));
     } else {
       throw new EncodeError(`${(t as object).constructor?.name ?? 'object'} has no Erlang term form`);
@@ -498,25 +479,20 @@ function writeTupleHeader(w: Writer, arity: number): void {
     w.buf[w.pos++] = Tag.SMALL_TUPLE_EXT;
     w.buf[w.pos++] = arity;
   } else {
-    w.uint8(Tag.LARGE_TUPLE_EXT);
-    w.uint32(arity);
+    w.tagUint32(Tag.LARGE_TUPLE_EXT, arity);
   }
 }
 
 function writeBinary(w: Writer, b: Uint8Array): void {
   const n = b.length;
   w.ensure(5 + n);
+  w.tagUint32(Tag.BINARY_EXT, n);
   const buf = w.buf;
   const at = w.pos;
-  buf[at] = Tag.BINARY_EXT;
-  buf[at + 1] = n >>> 24;
-  buf[at + 2] = n >>> 16;
-  buf[at + 3] = n >>> 8;
-  buf[at + 4] = n;
   // A loop beats the native call for the short binaries maps are full of.
-  if (n < NATIVE_COPY_FROM) for (let i = 0; i < n; i++) buf[at + 5 + i] = b[i];
-  else buf.set(b, at + 5);
-  w.pos = at + 5 + n;
+  if (n < NATIVE_COPY_FROM) for (let i = 0; i < n; i++) buf[at + i] = b[i];
+  else buf.set(b, at);
+  w.pos = at + n;
 }
 
 function isPlainObject(v: object): boolean {
@@ -539,8 +515,7 @@ function writeList(w: Writer, list: Term[], stack: unknown[]): void {
     w.pos += n;
     return;
   }
-  w.uint8(Tag.LIST_EXT);
-  w.uint32(n);
+  w.tagUint32(Tag.LIST_EXT, n);
   stack.push(NIL_TAIL);
   for (let i = n - 1; i >= 0; i--) stack.push(list[i]);
 }
@@ -625,15 +600,7 @@ function writeNumber(w: Writer, n: number): void {
     w.buf[w.pos++] = Tag.SMALL_INTEGER_EXT;
     w.buf[w.pos++] = n;
   } else if (n >= -0x80000000 && n <= 0x7fffffff) {
-    w.ensure(5);
-    const buf = w.buf;
-    const at = w.pos;
-    buf[at] = Tag.INTEGER_EXT;
-    buf[at + 1] = n >>> 24;
-    buf[at + 2] = n >>> 16;
-    buf[at + 3] = n >>> 8;
-    buf[at + 4] = n;
-    w.pos = at + 5;
+    w.tagUint32(Tag.INTEGER_EXT, n);
   } else if (Number.isSafeInteger(n)) {
     // At most 7 bytes of magnitude: arithmetic is exact below 2^53.
     let m = Math.abs(n);
@@ -672,8 +639,7 @@ function writeBigInt(w: Writer, n: bigint): void {
     w.uint8(Tag.SMALL_BIG_EXT);
     w.uint8(len);
   } else {
-    w.uint8(Tag.LARGE_BIG_EXT);
-    w.uint32(len);
+    w.tagUint32(Tag.LARGE_BIG_EXT, len);
   }
   w.uint8(negative ? 1 : 0);
   w.ensure(len);
@@ -689,13 +655,11 @@ function writeBitBinary(w: Writer, b: BitBinary): void {
   if (!Number.isInteger(b.bits) || b.bits < 1 || b.bits > 8) throw new EncodeError(`BitBinary bits must be 1-8, got ${b.bits}`);
   // Whole bytes are a plain binary on BEAM, so encode them as one.
   if (b.bits === 8 || b.bytes.length === 0) {
-    w.uint8(Tag.BINARY_EXT);
-    w.uint32(b.bytes.length);
+    w.tagUint32(Tag.BINARY_EXT, b.bytes.length);
     w.bytes(b.bytes);
     return;
   }
-  w.uint8(Tag.BIT_BINARY_EXT);
-  w.uint32(b.bytes.length);
+  w.tagUint32(Tag.BIT_BINARY_EXT, b.bytes.length);
   w.uint8(b.bits);
   w.ensure(b.bytes.length);
   w.buf.set(b.bytes, w.pos);

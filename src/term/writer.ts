@@ -84,6 +84,19 @@ export class Writer {
     this.pos = at + 4;
   }
 
+  /** A tag byte then a 32-bit big-endian value (the head of INTEGER_EXT, BINARY_EXT...), by hand as uint32. */
+  tagUint32(tag: number, v: number): void {
+    this.ensure(5);
+    const buf = this.buf;
+    const at = this.pos;
+    buf[at] = tag;
+    buf[at + 1] = v >>> 24;
+    buf[at + 2] = v >>> 16;
+    buf[at + 3] = v >>> 8;
+    buf[at + 4] = v;
+    this.pos = at + 5;
+  }
+
   int32(v: number): void {
     // Two's complement: the same bytes as the unsigned value.
     this.uint32(v);

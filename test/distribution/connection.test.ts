@@ -90,6 +90,29 @@ async function until(check: () => boolean, what: string, ms = 5000): Promise<voi
   }
 }
 
+/**
+ * The payloads of the first `count` messages in the frames the peer received, those sent
+ * in fragments reassembled, in the order they arrived.
+ */
+async function receivedPayloads(h: Harness, count: number): Promise<Term[]> {
+  const assembler = new FragmentAssembler({ maxMessageSize: 1 << 22, maxOpenSequences: 4, maxPendingBytes: 1 << 22, timeoutMs: 60_000 }, 'us');
+  const received: Term[] = [];
+  await until(() => {
+    for (const f of h.frames.splice(0)) {
+      if (f[1] === 68) {
+        received.push(readFrame(f).payload!);
+        continue;
+      }
+      const seq = f.readBigUInt64BE(2);
+      const frag = f.readBigUInt64BE(10);
+      const whole = f[1] === 69 ? assembler.start(seq, frag, [], f.subarray(19), 0) : assembler.continue(seq, frag, f.subarray(18), 0);
+      if (whole !== undefined) received.push(readFrame(Buffer.concat([EMPTY_DIST_HEADER, whole.bytes])).payload!);
+    }
+    return received.length >= count;
+  }, 'every message');
+  return received;
+}
+
 /** The reason the connection closed with; fails (instead of hanging) if it stays open for `ms`. */
 async function closedWithin(h: Harness, ms = 10_000): Promise<NessieError | undefined> {
   let timer: NodeJS.Timeout | undefined;
@@ -178,7 +201,6 @@ test('big messages go out in fragments whole and in order with the messages arou
   // The peer reads only once everything is queued, so the socket holds what it was
   // handed (a buffer reused too early would show in the bytes that arrive).
   const h = await harness({ fragmentSize: 64 * 1024, maxMessageSize: 1 << 22 }, false);
-  const assembler = new FragmentAssembler({ maxMessageSize: 1 << 22, maxOpenSequences: 4, maxPendingBytes: 1 << 22, timeoutMs: 60_000 }, 'us');
   const big = (fill: number) => Buffer.alloc((1 << 21) + fill, fill);
   const small = (i: number) => Buffer.alloc(1024, i);
   try {
@@ -189,18 +211,7 @@ test('big messages go out in fragments whole and in order with the messages arou
     const framer = new PacketFramer({ maxFrameSize: 1 << 30, onFrame: (f) => h.frames.push(Buffer.from(f)) });
     h.peer.on('data', (chunk: Buffer) => framer.push(chunk));
     h.peer.resume();
-    const received: Term[] = [];
-    await until(() => {
-      for (const f of h.frames.splice(0)) {
-        if (f[1] === 68) received.push(readFrame(f).payload!);
-        else {
-          const ids = { seq: f.readBigUInt64BE(2), frag: f.readBigUInt64BE(10) };
-          const whole = f[1] === 69 ? assembler.start(ids.seq, ids.frag, [], f.subarray(19), 0) : assembler.continue(ids.seq, ids.frag, f.subarray(18), 0);
-          if (whole !== undefined) received.push(readFrame(Buffer.concat([EMPTY_DIST_HEADER, whole.bytes])).payload!);
-        }
-      }
-      return received.length >= sent.length;
-    }, 'every message');
+    const received = await receivedPayloads(h, sent.length);
     assert.equal(received.length, sent.length);
     received.forEach((r, i) => assert.ok(Buffer.isBuffer(r) && r.equals(sent[i]), `message ${i} arrived whole and in order`));
   } finally {
@@ -210,7 +221,6 @@ test('big messages go out in fragments whole and in order with the messages arou
 
 test('a big message the socket took whole leaves its buffer to the next send; what arrives is what was sent, whatever the caller does to its Buffer after', async () => {
   const h = await harness({ fragmentSize: 16 * 1024, maxMessageSize: 1 << 22 });
-  const assembler = new FragmentAssembler({ maxMessageSize: 1 << 22, maxOpenSequences: 4, maxPendingBytes: 1 << 22, timeoutMs: 60_000 }, 'us');
   const batchBuffer = () => (h.conn as unknown as { out: { buf: Buffer } }).out.buf;
   try {
     const sent: Buffer[] = [];
@@ -227,15 +237,7 @@ test('a big message the socket took whole leaves its buffer to the next send; wh
       await new Promise((r) => setImmediate(r));
       if (h.conn.queuedBytes === 0) kept.push(batchBuffer());
     }
-    const received: Term[] = [];
-    await until(() => {
-      for (const f of h.frames.splice(0)) {
-        const ids = { seq: f.readBigUInt64BE(2), frag: f.readBigUInt64BE(10) };
-        const whole = f[1] === 69 ? assembler.start(ids.seq, ids.frag, [], f.subarray(19), 0) : assembler.continue(ids.seq, ids.frag, f.subarray(18), 0);
-        if (whole !== undefined) received.push(readFrame(Buffer.concat([EMPTY_DIST_HEADER, whole.bytes])).payload!);
-      }
-      return received.length >= sent.length;
-    }, 'every message');
+    const received = await receivedPayloads(h, sent.length);
     assert.equal(received.length, sent.length);
     received.forEach((r, i) => assert.ok(Buffer.isBuffer(r) && r.equals(sent[i]), `message ${i} arrived whole and in order`));
     // The socket took batches whole (nothing queued after the flush) and their buffer
@@ -249,7 +251,6 @@ test('a big message the socket took whole leaves its buffer to the next send; wh
 
 test('big messages sent in one turn go to the socket together with the batch at the end of the turn, in order', async () => {
   const h = await harness({ fragmentSize: 16 * 1024, maxMessageSize: 1 << 22, busyLimit: 1 << 22 });
-  const assembler = new FragmentAssembler({ maxMessageSize: 1 << 22, maxOpenSequences: 4, maxPendingBytes: 1 << 22, timeoutMs: 60_000 }, 'us');
   try {
     const sent = [Buffer.alloc(100, 1), Buffer.alloc(50_000, 2), Buffer.alloc(200, 3), Buffer.alloc(70_000, 4), Buffer.alloc(60_000, 5), Buffer.alloc(10, 6)];
     for (const b of sent) h.conn.send(tuple(DOP.SEND, atom(''), to), b);
@@ -258,18 +259,7 @@ test('big messages sent in one turn go to the socket together with the batch at 
     assert.ok(h.conn.queuedBytes > 180_000);
     await new Promise((r) => setImmediate(r));
     assert.ok(h.conn.stats.bytesOut > 180_000, 'all written at the end of the turn');
-    const received: Term[] = [];
-    await until(() => {
-      for (const f of h.frames.splice(0)) {
-        if (f[1] === 68) received.push(readFrame(f).payload!);
-        else {
-          const ids = { seq: f.readBigUInt64BE(2), frag: f.readBigUInt64BE(10) };
-          const whole = f[1] === 69 ? assembler.start(ids.seq, ids.frag, [], f.subarray(19), 0) : assembler.continue(ids.seq, ids.frag, f.subarray(18), 0);
-          if (whole !== undefined) received.push(readFrame(Buffer.concat([EMPTY_DIST_HEADER, whole.bytes])).payload!);
-        }
-      }
-      return received.length >= sent.length;
-    }, 'every message');
+    const received = await receivedPayloads(h, sent.length);
     received.forEach((r, i) => assert.ok(Buffer.isBuffer(r) && r.equals(sent[i]), `message ${i} arrived whole and in order`));
   } finally {
     await h.stop();
