@@ -125,3 +125,80 @@ test('with onSplitFrame, a frame spread over chunks is handed on as views of the
   assert.deepEqual(split[0].map((p) => p.buffer), chunks.map((c) => c.buffer), 'each part a view of its chunk');
   assert.ok(Buffer.concat(split[0]).equals(big));
 });
+
+/** The buffer shared by all framers for reads that are not into a frame's own buffer. */
+const scratchBuffer = new PacketFramer({ maxFrameSize: 1, onFrame: () => undefined }).readBuffer().buffer;
+
+/**
+ * Plays a socket that reads through `onread` into the buffers the framer chooses: each
+ * read takes at most `sizes[i]` bytes of `bytes` into readBuffer(), then, when it went
+ * into the shared scratch buffer, scribbles over it as the next read (of any connection)
+ * would. Returns the bytes that went through the scratch buffer (copied by the framer),
+ * not straight into a frame's own buffer.
+ */
+function readThrough(f: PacketFramer, bytes: Buffer, sizes: number[]): number {
+  let copied = 0;
+  for (let at = 0, i = 0; at < bytes.length; i++) {
+    const into = f.readBuffer();
+    const n = Math.min(into.length, sizes[i % sizes.length], bytes.length - at);
+    bytes.copy(into, 0, at, at + n);
+    f.read(into.subarray(0, n));
+    if (into.buffer === scratchBuffer) {
+      copied += n;
+      into.fill(0xee, 0, n);
+    }
+    at += n;
+  }
+  return copied;
+}
+
+test('direct reads: frames whole whatever the read sizes, none of them a view of the buffer the next read overwrites', () => {
+  const big = Buffer.alloc(3 * 1024 * 1024 + 17);
+  for (let i = 0; i < big.length; i += 997) big[i] = i % 251;
+  const mid = Buffer.alloc(70_000, 3);
+  const bytes = Buffer.concat([stream, frame4(mid), frame4(big), TICK, frame4(Buffer.from('after')), stream]);
+  const want = [...expected.map((h) => Buffer.from(h, 'hex')), mid, big, Buffer.from('after'), ...expected.map((h) => Buffer.from(h, 'hex'))];
+  const run = (sizes: number[]) => {
+    const frames: Buffer[] = [];
+    let ticks = 0;
+    const f = new PacketFramer({ maxFrameSize: 1 << 23, onFrame: (b) => frames.push(b), onTick: () => ticks++ });
+    readThrough(f, bytes, sizes);
+    // Checked only now, after every later read has scribbled over the scratch buffer.
+    assert.deepEqual(frames.map((b) => b.length), want.map((b) => b.length));
+    frames.forEach((b, i) => assert.ok(b.equals(want[i]), `frame ${i} intact`));
+    assert.equal(ticks, 5);
+    assert.equal(f.buffered, 0);
+  };
+  run([1 << 20]);
+  run([1]);
+  run([3, 5, 4096, 7]);
+  fc.assert(fc.property(fc.array(fc.integer({ min: 1, max: 200_000 }), { minLength: 1, maxLength: 8 }), (sizes) => run(sizes)), { numRuns: 40 });
+});
+
+test('direct reads: a big frame is read straight into its own buffer, only its first read copied', () => {
+  const big = Buffer.alloc(1 << 20, 9);
+  const bytes = Buffer.concat([frame4(Buffer.from('one')), frame4(big), frame4(big), frame4(Buffer.from('two'))]);
+  const frames: Buffer[] = [];
+  const f = new PacketFramer({ maxFrameSize: 1 << 21, onFrame: (b) => frames.push(b) });
+  // Reads as big as the socket allows (64 KiB at most into the scratch buffer).
+  const copied = readThrough(f, bytes, [1 << 30]);
+  assert.deepEqual(frames.map((b) => b.length), [3, big.length, big.length, 3]);
+  assert.ok(frames[1].equals(big) && frames[2].equals(big));
+  // Without direct reads every byte would go through the scratch buffer and be copied.
+  assert.ok(copied < 2 * 64 * 1024 + 64, `copied ${copied} of ${bytes.length} bytes`);
+});
+
+test('direct reads: an oversized length is refused before a buffer is made for it, after the frames before it', () => {
+  const frames: string[] = [];
+  const f = new PacketFramer({ maxFrameSize: 100, onFrame: (b) => frames.push(b.toString()) });
+  const into = f.readBuffer();
+  const bytes = Buffer.concat([frame4(Buffer.from('ok')), Buffer.from([0, 0, 0, 101])]);
+  bytes.copy(into);
+  assert.throws(() => f.read(into.subarray(0, bytes.length)), /packet of 101 bytes exceeds the limit of 100/);
+  assert.deepEqual(frames, ['ok']);
+  assert.equal(f.buffered, 0);
+  // A length split over two reads is checked as well.
+  const g = new PacketFramer({ maxFrameSize: 100, onFrame: () => assert.fail('no frame') });
+  g.read(Buffer.from([0xff, 0xff]));
+  assert.throws(() => g.read(Buffer.from([0xff, 0xff])), DistProtocolError);
+});
