@@ -470,3 +470,27 @@ for (const side of SIDES) test(`a peer that closes in the middle of a fragmented
   }
 });
 
+test('fragment headers: a 64-bit sequence id of its own per message, fragment ids counting down to 1, as BEAM reads them', async () => {
+  const h = await harness({ fragmentSize: 1000, maxMessageSize: 1 << 20 });
+  try {
+    // Past 2^32, so that both halves of the 64-bit id are written.
+    (h.conn as unknown as { nextSequenceId: number }).nextSequenceId = 2 ** 32 + 5;
+    const sent = [Buffer.alloc(2500, 1), Buffer.alloc(10, 2), Buffer.alloc(1500, 3)];
+    for (const b of sent) h.conn.send(tuple(DOP.SEND, atom(''), to), b);
+    await until(() => h.frames.length === 6, 'six frames');
+    const heads = h.frames.map((f) => ({ tag: f[1], seq: f[1] === 68 ? 0n : f.readBigUInt64BE(2), frag: f[1] === 68 ? 0n : f.readBigUInt64BE(10) }));
+    const first = 2n ** 32n + 5n;
+    assert.deepEqual(heads, [
+      { tag: 69, seq: first, frag: 3n }, { tag: 70, seq: first, frag: 2n }, { tag: 70, seq: first, frag: 1n },
+      { tag: 68, seq: 0n, frag: 0n },
+      { tag: 69, seq: first + 1n, frag: 2n }, { tag: 70, seq: first + 1n, frag: 1n },
+    ]);
+    // The start fragment's atom cache header (no refs) and the body's first 1000 bytes after it.
+    assert.equal(h.frames[0][18], 0);
+    assert.equal(h.frames[0].length, 19 + 1000);
+    const received = await receivedPayloads(h, 3);
+    received.forEach((r, i) => assert.ok(Buffer.isBuffer(r) && r.equals(sent[i]), `message ${i} whole`));
+  } finally {
+    await h.stop();
+  }
+});
