@@ -3,8 +3,7 @@
  * (PacketFramer) fed one 8-64 MB packet in 64 KiB chunks (what a socket hands over),
  * and the framer with the fragment assembler, a message of that size sent as BEAM
  * sends it (64 KiB fragments, each with its fragment header), fed in chunks that do
- * not line up with the fragments; and the framer reading the packet itself, into the
- * buffers it chooses (direct reads, as on the connections we open). The figure is the time per MB; it must stay flat as
+ * not line up with the fragments. The figure is the time per MB; it must stay flat as
  * the size grows (issue 10: copying the pending bytes at every chunk made it grow with
  * the size). Each figure is the median of ROUNDS runs, printed with its ratio to the
  * 8 MB one. Beside them, the floor: allocating a buffer of that size and writing it
@@ -94,30 +93,6 @@ function assemblerRun(input: Buffer[], size: number): number {
   return ms;
 }
 
-/** Direct reads (`readBuffer`/`read`, Node's `onread`) exist in this src; not in older ones. */
-const direct = typeof (PacketFramer.prototype as { readBuffer?: unknown }).readBuffer === 'function';
-
-/**
- * One packet of `size` bytes read through `onread` into the buffers the framer
- * chooses, 64 KiB at most per read (what a socket hands over): the copy into each
- * read buffer plays the kernel's, which the chunks given to `push` have already had; ms.
- */
-function directRun(bytes: Buffer, size: number): number {
-  let got = 0;
-  const framer = new PacketFramer({ maxFrameSize: 128 * MB, onFrame: (f) => (got = f.length) });
-  const t0 = performance.now();
-  for (let at = 0; at < bytes.length; ) {
-    const into = framer.readBuffer();
-    const n = Math.min(into.length, CHUNK, bytes.length - at);
-    bytes.copy(into, 0, at, at + n);
-    framer.read(into.subarray(0, n));
-    at += n;
-  }
-  const ms = performance.now() - t0;
-  if (got !== size) throw new Error(`direct reads gave ${got} bytes, expected ${size}`);
-  return ms;
-}
-
 /** The floor: a fresh buffer of `size` bytes, written once; ms. */
 function freshBufferRun(size: number): number {
   const t0 = performance.now();
@@ -132,21 +107,15 @@ console.log(machineLine());
 console.log(`src: ${src}`);
 const rows: Array<Record<string, string | number>> = [];
 /** The 8 MB figures, over the floor. */
-let base: { framer: number; assembler: number; direct: number } | undefined;
+let base: { framer: number; assembler: number } | undefined;
 for (const mb of SIZES) {
   const size = mb * MB;
-  const packet = frame4(Buffer.alloc(size, 3));
-  const framed = chunks(packet, 1000);
+  const framed = chunks(frame4(Buffer.alloc(size, 3)), 1000);
   const fragmented = chunks(fragmentedStream(size), 1000);
   const framer: number[] = [];
   const assembler: number[] = [];
   const fresh: number[] = [];
-  const reads: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    if (direct) {
-      gc();
-      reads.push(directRun(packet, size) / mb);
-    }
     gc();
     fresh.push(freshBufferRun(size) / mb);
     gc();
@@ -157,8 +126,7 @@ for (const mb of SIZES) {
   const f = median(framer);
   const a = median(assembler);
   const n = median(fresh);
-  const d = direct ? median(reads) : NaN;
-  base ??= { framer: f - n, assembler: a - n, direct: d - n };
+  base ??= { framer: f - n, assembler: a - n };
   rows.push({
     'frame size (MB)': mb,
     'floor ms/MB': Number(n.toFixed(3)),
@@ -168,9 +136,6 @@ for (const mb of SIZES) {
     'framer + assembler ms/MB': Number(a.toFixed(3)),
     'assembler - floor': Number((a - n).toFixed(3)),
     'vs 8 MB ': Number(((a - n) / base.assembler).toFixed(2)),
-    'direct reads ms/MB': direct ? Number(d.toFixed(3)) : 'n/a',
-    'direct - floor': direct ? Number((d - n).toFixed(3)) : 'n/a',
-    'vs 8 MB  ': direct ? Number(((d - n) / base.direct).toFixed(2)) : 'n/a',
   });
 }
 console.log(`\nreceive path per MB, 64 KiB chunks, median of ${ROUNDS} (over the floor must stay flat: ratio near 1); ${loadLine()}`);

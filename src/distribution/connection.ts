@@ -29,7 +29,6 @@ import { downgrade, needsDowngrade } from './downgrade.js';
 import { DFLAG_DIST_HDR_ATOM_CACHE, DFLAG_FRAGMENTS } from './flags.js';
 import { FragmentAssembler } from './fragments.js';
 import { PacketFramer, TICK } from './framing.js';
-import { readDirectly } from './transport.js';
 import type { Logger } from '../logger.js';
 
 /** What the node does with what arrives on a connection. */
@@ -184,8 +183,6 @@ export class DistConnection {
   private readonly passThrough: boolean;
   private readonly canFragment: boolean;
   private readonly mustDowngrade: boolean;
-  /** The socket's reads come through the framer's readBuffer/read, not as 'data' chunks it may keep. */
-  private readonly readsDirectly: boolean;
 
   constructor(
     private readonly socket: Socket,
@@ -217,10 +214,8 @@ export class DistConnection {
       onTick: () => undefined,
     });
     socket.setNoDelay(true);
-    // The handshake paused the socket; from here on its bytes are ours: read into the
-    // buffers the framer chooses where the socket allows it (see transport.ts), as 'data' otherwise.
-    this.readsDirectly = readDirectly(socket, { readBuffer: () => this.framer.readBuffer(), read: (bytes) => this.onData(bytes) });
-    if (!this.readsDirectly) socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // The handshake paused the socket; from here on its bytes are ours.
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.close(new ConnectionClosedError(`socket error: ${err.message}`, this.peerName, { cause: err })));
     socket.on('close', () => this.close(new ConnectionClosedError('connection closed by peer', this.peerName)));
     socket.on('drain', () => this.onDrain());
@@ -490,8 +485,7 @@ export class DistConnection {
     this.stats.bytesIn += chunk.length;
     this.lastReceived = Date.now();
     try {
-      if (this.readsDirectly) this.framer.read(chunk);
-      else this.framer.push(chunk);
+      this.framer.push(chunk);
     } catch (err) {
       this.drop(err);
     }

@@ -66,36 +66,11 @@ export class HandshakeReader {
 }
 
 /**
- * Size of the buffer shared by every socket that reads into buffers the framer chooses
- * (see `readBuffer`): what Node reads per call on its own.
- */
-const SCRATCH_SIZE = 64 * 1024;
-/**
- * A read that follows a frame read straight into its buffer is at most this big: the
- * next frame is likely big too, and the less of it lands in the scratch buffer, the
- * less of it is copied (its prefix is needed before its buffer can be made).
- */
-const SMALL_READ = 4 * 1024;
-/**
- * A frame is made of buffers of at most this size, each allocated when the bytes for
- * it arrive: a peer's length prefix alone never makes us allocate more than this.
- */
-const MAX_PIECE = 1024 * 1024;
-let scratch: Buffer | undefined;
-
-/**
- * 4-byte length packets of a connected node; empty packets are ticks. Two ways to feed it:
- *
- * - `push`: socket chunks as Node hands them over ('data'), which the framer may keep.
- *   A frame inside one chunk is emitted as a view, without a copy. A frame spread over
- *   chunks is collected as views of them and joined once, when it is whole, or handed
- *   on as those views (onSplitFrame): copying the pending bytes at every chunk would be
- *   quadratic (a 64 MB frame in 64 KiB chunks copied 32 GB).
- * - `readBuffer` and `read`: the framer chooses where the socket reads next (Node's
- *   `onread`, see transport.ts). While a frame is being collected, the read goes
- *   straight into the rest of its buffer, so the kernel's copy is the only one it
- *   costs; otherwise into a scratch buffer shared by all connections, whose bytes are
- *   copied out before `read` returns, since the next read overwrites them.
+ * 4-byte length packets of a connected node, fed socket chunks as they come; empty
+ * packets are ticks. A frame inside one chunk is emitted as a view, without a copy.
+ * A frame spread over chunks is collected as views of them and joined once, when
+ * it is whole, or handed on as those views (onSplitFrame): copying the pending bytes
+ * at every chunk would be quadratic (a 64 MB frame in 64 KiB chunks copied 32 GB).
  */
 export class PacketFramer {
   /** Parts of the frame being collected (views of the chunks they came in). */
@@ -106,106 +81,8 @@ export class PacketFramer {
   /** A length prefix split over chunks. */
   private readonly prefix = Buffer.alloc(4);
   private prefixBytes = 0;
-  /** Direct reads: the buffer of the frame being collected that reads fill, and how far. */
-  private piece: Buffer | undefined;
-  private pieceFilled = 0;
-  /** Direct reads: the last frame came by a read into its own buffer. */
-  private readDirect = false;
 
   constructor(private readonly o: FramerOptions) {}
-
-  /**
-   * Where the socket should read next: the rest of the frame being collected, or the
-   * scratch buffer. Valid until the next `read`.
-   */
-  readBuffer(): Buffer {
-    if (this.piece !== undefined) return this.piece.subarray(this.pieceFilled);
-    scratch ??= Buffer.allocUnsafe(SCRATCH_SIZE);
-    return this.readDirect ? scratch.subarray(0, SMALL_READ) : scratch;
-  }
-
-  /**
-   * Bytes the socket read into the buffer `readBuffer` returned (or into any buffer:
-   * they are copied). Nothing is kept of `bytes`: the next read overwrites them.
-   * Calls onFrame/onSplitFrame for each whole packet, with buffers of its own. Throws
-   * DistProtocolError for an oversized length.
-   */
-  read(bytes: Buffer): void {
-    const piece = this.piece;
-    if (piece !== undefined && bytes.buffer === piece.buffer && bytes.byteOffset === piece.byteOffset + this.pieceFilled) {
-      this.pieceFilled += bytes.length;
-      this.readDirect = true;
-      if (this.pieceFilled === piece.length) this.pieceDone();
-      return;
-    }
-    this.readDirect = false;
-    const end = bytes.length;
-    let pos = 0;
-    while (pos < end) {
-      if (this.piece !== undefined) {
-        const n = Math.min(this.piece.length - this.pieceFilled, end - pos);
-        bytes.copy(this.piece, this.pieceFilled, pos, pos + n);
-        this.pieceFilled += n;
-        pos += n;
-        if (this.pieceFilled === this.piece.length) this.pieceDone();
-        continue;
-      }
-      if (this.wanted < 0 && this.prefixBytes === 0) {
-        // The packets that lie whole in `bytes` from here: copied in one go, then handed
-        // out as views of the copy, as `push` does with a socket chunk.
-        let whole = pos;
-        while (end - whole >= 4) {
-          const len = bytes.readUInt32BE(whole);
-          if (len > this.o.maxFrameSize || end - whole - 4 < len) break;
-          whole += 4 + len;
-        }
-        if (whole > pos) {
-          this.push(Buffer.from(bytes.subarray(pos, whole)));
-          pos = whole;
-          continue;
-        }
-      }
-      if (this.wanted < 0) {
-        while (this.prefixBytes < 4 && pos < end) this.prefix[this.prefixBytes++] = bytes[pos++];
-        if (this.prefixBytes < 4) return;
-        this.prefixBytes = 0;
-        const len = this.prefix.readUInt32BE(0);
-        if (len > this.o.maxFrameSize) throw new DistProtocolError(`packet of ${len} bytes exceeds the limit of ${this.o.maxFrameSize}`);
-        if (len === 0) {
-          this.o.onTick?.();
-          continue;
-        }
-        this.wanted = len;
-      }
-      this.piece = Buffer.allocUnsafe(Math.min(this.wanted - this.partsBytes, MAX_PIECE));
-      this.pieceFilled = 0;
-    }
-  }
-
-  // The piece being filled is full: the frame is whole, or it needs another piece.
-  private pieceDone(): void {
-    const piece = this.piece!;
-    this.piece = undefined;
-    if (this.partsBytes === 0 && piece.length === this.wanted) {
-      this.wanted = -1;
-      this.o.onFrame(piece);
-      return;
-    }
-    this.parts.push(piece);
-    this.partsBytes += piece.length;
-    if (this.partsBytes < this.wanted) {
-      this.piece = Buffer.allocUnsafe(Math.min(this.wanted - this.partsBytes, MAX_PIECE));
-      this.pieceFilled = 0;
-      return;
-    }
-    const parts = this.parts;
-    const length = this.partsBytes;
-    this.parts = [];
-    this.partsBytes = 0;
-    this.wanted = -1;
-    if (this.o.onSplitFrame !== undefined) this.o.onSplitFrame(parts, length);
-    else this.o.onFrame(Buffer.concat(parts, length));
-  }
 
   /** Feeds bytes; calls onFrame for each whole packet. Throws DistProtocolError for an oversized length. */
   push(chunk: Buffer): void {
@@ -256,7 +133,7 @@ export class PacketFramer {
 
   /** Bytes received but not yet part of an emitted packet. */
   get buffered(): number {
-    return this.prefixBytes + this.partsBytes + (this.piece === undefined ? 0 : this.pieceFilled);
+    return this.prefixBytes + this.partsBytes;
   }
 }
 

@@ -59,64 +59,11 @@ export interface Transport {
   listen(address: string, port: number, timeoutMs: number, handlers: ListenHandlers): Promise<Listener>;
 }
 
-/**
- * Takes the reads of a socket in place of 'data' events: the socket reads into the
- * buffer `readBuffer` returns, and `read` gets the bytes before the next read
- * overwrites them (Node's `onread`).
- */
-export interface DirectReader {
-  readBuffer(): Buffer;
-  read(bytes: Buffer): void;
-}
-
-/** The reader of each socket that reads through `onread`; undefined until one is attached. */
-const directReads = new WeakMap<Socket, { reader: DirectReader | undefined }>();
-/** Where those sockets read before a reader is attached (the handshake): one buffer for all, copied out at each read. */
-let handshakeReadBuffer: Buffer | undefined;
-const HANDSHAKE_READ_SIZE = 16 * 1024;
-
-/**
- * Makes `reader` take the socket's reads from now on, when the socket was opened to
- * allow it (a TCP connection we opened: Node offers `onread` to net.connect only, not
- * to an accepted socket nor to TLS). Returns false for the others, whose bytes keep
- * coming as 'data'.
- */
-export function readDirectly(socket: Socket, reader: DirectReader): boolean {
-  const state = directReads.get(socket);
-  if (state === undefined) return false;
-  state.reader = reader;
-  return true;
-}
-
-/**
- * A TCP connection whose reads a DirectReader can take over (readDirectly). Until
- * then each read is copied and pushed into the socket's stream, so the handshake
- * reads 'data' as from any socket.
- */
-function connectTcp(host: string, port: number): Socket {
-  const state: { reader: DirectReader | undefined } = { reader: undefined };
-  const socket: Socket = createConnection({
-    host,
-    port,
-    onread: {
-      buffer: () => state.reader?.readBuffer() ?? (handshakeReadBuffer ??= Buffer.allocUnsafe(HANDSHAKE_READ_SIZE)),
-      callback: (n, buf) => {
-        const bytes = Buffer.from(buf.buffer, buf.byteOffset, n);
-        if (state.reader === undefined) return socket.push(Buffer.from(bytes));
-        state.reader.read(bytes);
-        return true;
-      },
-    },
-  });
-  directReads.set(socket, state);
-  return socket;
-}
-
 export const tcpTransport: Transport = {
   kind: 'tcp',
   handshakeLengthBytes: 2,
   connect(host, port, timeoutMs) {
-    return opened(connectTcp(host, port), 'connect', 'TCP', host, port, timeoutMs);
+    return opened(createConnection({ host, port }), 'connect', 'TCP', host, port, timeoutMs);
   },
   listen(address, port, _timeoutMs, handlers) {
     return bind(createServer((socket) => handlers.onSocket(socket)), address, port, handlers);

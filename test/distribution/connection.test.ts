@@ -15,7 +15,6 @@ import {
   DFLAG_DIST_HDR_ATOM_CACHE, DFLAG_FRAGMENTS, DFLAGS_MANDATORY_OTP26, LOCAL_DIST_FLAGS,
 } from '../../src/distribution/flags.js';
 import { FragmentAssembler } from '../../src/distribution/fragments.js';
-import { tcpTransport } from '../../src/distribution/transport.js';
 import { frame4, PacketFramer, TICK } from '../../src/distribution/framing.js';
 import { decodeTerm } from '../../src/term/decode.js';
 import { encode } from '../../src/term/encode.js';
@@ -39,30 +38,15 @@ interface Harness {
   stop(): Promise<void>;
 }
 
-/**
- * Which end of the socket pair the connection gets: the accepted one (its bytes come as
- * 'data'), or one it opened with tcpTransport (read through `onread` into buffers its
- * framer chooses).
- */
-type Side = 'accepted' | 'opened';
-const SIDES: Side[] = ['accepted', 'opened'];
-
-async function harness(o: Partial<ConnectionOptions> = {}, peerReads = true, side: Side = 'accepted'): Promise<Harness> {
+async function harness(o: Partial<ConnectionOptions> = {}, peerReads = true): Promise<Harness> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as { port: number };
   const accepted = once(server, 'connection');
-  let peer: Socket;
-  let socket: Socket;
-  if (side === 'accepted') {
-    peer = connect(port, '127.0.0.1');
-    await once(peer, 'connect');
-    [socket] = (await accepted) as [Socket];
-  } else {
-    socket = await tcpTransport.connect('127.0.0.1', port, 5000);
-    [peer] = (await accepted) as [Socket];
-  }
+  const peer = connect(port, '127.0.0.1');
+  await once(peer, 'connect');
+  const [socket] = (await accepted) as [Socket];
   const controls: Harness['controls'] = [];
   const warnings: string[] = [];
   const logger: Logger = { debug: () => undefined, info: () => undefined, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) };
@@ -82,7 +66,6 @@ async function harness(o: Partial<ConnectionOptions> = {}, peerReads = true, sid
     ...o,
   });
   conn.start(Buffer.alloc(0));
-  assert.equal((conn as unknown as { readsDirectly: boolean }).readsDirectly, side === 'opened', `the ${side} socket is read as it should be`);
   const frames: Buffer[] = [];
   const framer = new PacketFramer({ maxFrameSize: 1 << 30, onFrame: (f) => frames.push(Buffer.from(f)) });
   if (peerReads) peer.on('data', (chunk: Buffer) => framer.push(chunk));
@@ -349,8 +332,8 @@ test('a message over the decode budget drops the connection, after the messages 
   }
 });
 
-for (const side of SIDES) test(`incomplete fragmented messages share one byte budget per connection (${side} socket)`, async () => {
-  const h = await harness({ maxMessageSize: 1000, maxFragmentBytes: 1500 }, true, side);
+test('incomplete fragmented messages share one byte budget per connection', async () => {
+  const h = await harness({ maxMessageSize: 1000, maxFragmentBytes: 1500 });
   try {
     // Two open sequences of 800 bytes each: each under maxMessageSize, together over the budget.
     for (const seq of [1n, 2n]) {
@@ -379,9 +362,9 @@ test('a fragmented message that stalls drops the connection after fragmentTimeou
   }
 });
 
-for (const side of SIDES) test(`fragments spread over socket chunks are reassembled with one copy of the message, a start header with atom cache refs read in place (${side} socket)`, async () => {
+test('fragments spread over socket chunks are reassembled with one copy of the message, a start header with atom cache refs read in place', async () => {
   const size = 1 << 20;
-  const h = await harness({ maxMessageSize: 4 * size }, true, side);
+  const h = await harness({ maxMessageSize: 4 * size });
   const concat = Buffer.concat;
   let joined = 0;
   Buffer.concat = (list: readonly Uint8Array[], total?: number) => {
@@ -422,12 +405,12 @@ function fragments(seq: bigint, body: Buffer, size: number): Buffer[] {
   return Array.from({ length: count }, (_, i) => frame4(Buffer.concat([fragmentHeader(i === 0, seq, BigInt(count - i)), body.subarray(i * size, (i + 1) * size)])));
 }
 
-for (const side of SIDES) test(`fragmented messages of several senders, interleaved fragment by fragment and cut at odd points, arrive whole (${side} socket)`, async () => {
-  const h = await harness({ maxMessageSize: 1 << 22 }, true, side);
+test('fragmented messages of several senders, interleaved fragment by fragment and cut at odd points, arrive whole', async () => {
+  const h = await harness({ maxMessageSize: 1 << 22 });
   try {
     // BEAM's 64 KiB fragments: one message a little over a fragment (a short last
     // one), one of many fragments, one of a single fragment, and small messages between
-    // (their binaries, decoded as views of what was read, checked once all has arrived).
+    // (their binaries, decoded as views of the socket's chunks, checked once all has arrived).
     const payloads = [Buffer.alloc(64 * 1024, 1), Buffer.alloc(700_000, 2), Buffer.alloc(30_000, 3)];
     const sequences = payloads.map((p, i) => fragments(BigInt(100 + i), Buffer.concat([encode(tuple(DOP.SEND, atom(''), to)).subarray(1), encode(p).subarray(1)]), 64 * 1024));
     const wire: Buffer[] = [];
@@ -453,8 +436,8 @@ for (const side of SIDES) test(`fragmented messages of several senders, interlea
   }
 });
 
-for (const side of SIDES) test(`a peer that closes in the middle of a fragmented message and of a packet: the connection closes, nothing of that message delivered (${side} socket)`, async () => {
-  const h = await harness({ maxMessageSize: 1 << 22 }, true, side);
+test('a peer that closes in the middle of a fragmented message and of a packet: the connection closes, nothing of that message delivered', async () => {
+  const h = await harness({ maxMessageSize: 1 << 22 });
   try {
     const body = Buffer.concat([encode(tuple(DOP.SEND, atom(''), to)).subarray(1), encode(Buffer.alloc(300_000, 4)).subarray(1)]);
     const frags = fragments(7n, body, 64 * 1024);
