@@ -511,7 +511,7 @@ function writeList(w: Writer, list: Term[], stack: unknown[]): void {
     w.uint8(Tag.STRING_EXT);
     w.uint16(n);
     w.ensure(n);
-    for (let i = 0; i < n; i++) w.buf[w.pos + i] = list[i] as number;
+    for (let i = 0; i < n; i++) w.buf[w.pos + i] = Number(list[i]);
     w.pos += n;
     return;
   }
@@ -520,10 +520,15 @@ function writeList(w: Writer, list: Term[], stack: unknown[]): void {
   for (let i = n - 1; i >= 0; i--) stack.push(list[i]);
 }
 
+// A bigint byte counts too: 7n and 7 are one Erlang integer, and BEAM packs [7] as a string.
 function isByteList(list: Term[]): boolean {
   for (let i = 0; i < list.length; i++) {
     const v = list[i];
-    if (typeof v !== 'number' || !(v >= 0 && v <= 255 && (v | 0) === v)) return false;
+    if (typeof v === 'number') {
+      if (!(v >= 0 && v <= 255 && (v | 0) === v)) return false;
+    } else if (typeof v !== 'bigint' || v < 0n || v > 255n) {
+      return false;
+    }
   }
   return true;
 }
