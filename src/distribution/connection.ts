@@ -24,6 +24,7 @@ import { writeTerm } from '../term/encode.js';
 import { Tag, VERSION_MAGIC } from '../term/tags.js';
 import { Tuple, type Atom, type Term } from '../term/types.js';
 import { Writer } from '../term/writer.js';
+import type { BusyWait } from './busy-wait.js';
 import { AtomCache, atomCacheRefsEnd, EMPTY_DIST_HEADER, fragmentHeader, readFragmentIds } from './dist-header.js';
 import { downgrade, needsDowngrade } from './downgrade.js';
 import { DFLAG_DIST_HDR_ATOM_CACHE, DFLAG_FRAGMENTS } from './flags.js';
@@ -50,6 +51,8 @@ export interface ConnectionOptions {
   ticktimeMs: number;
   /** Largest message accepted, whole or reassembled from fragments. */
   maxMessageSize: number;
+  /** Keeps the event loop polling for a while after each write, when the node asks for it. */
+  busyWait?: BusyWait;
   /** Bytes queued for the socket above which `send` reports busy (OTP's dist_buf_busy_limit, 1 MiB by default). */
   busyLimit: number;
   /** Messages larger than this are sent in fragments, when the peer accepts them. */
@@ -393,6 +396,7 @@ export class DistConnection {
       this.takeBackIfWritten(buf);
     }
     this.wroteSinceTick = true;
+    this.options.busyWait?.afterWrite();
     // The socket may have taken it all without ever emitting 'drain'.
     this.onDrain();
   }

@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import { ConnectionClosedError, HandshakeError, NessieError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { acceptHandshake, type PeerNameVerdict } from '../distribution/acceptor.js';
+import type { BusyWait } from '../distribution/busy-wait.js';
 import { DistConnection, type ConnectionHandler } from '../distribution/connection.js';
 import { DFLAG_PUBLISHED } from '../distribution/flags.js';
 import { initiateHandshake, type HandshakeResult } from '../distribution/initiator.js';
@@ -45,6 +46,8 @@ export interface ConnectionsOptions {
   maxFragmentBytes?: number;
   fragmentTimeoutMs?: number;
   fragmentSize: number;
+  /** Keeps the event loop polling after writes (NodeOptions.busyWait); none by default. */
+  busyWait?: BusyWait;
   logger: Logger;
   /** TCP or TLS under every connection, both directions. Default plain TCP. */
   transport?: Transport;
@@ -149,6 +152,8 @@ export class Connections implements ConnectionHandler {
     this.stopped = true;
     for (const conn of [...this.live.values()]) conn.close();
     for (const s of this.sockets) s.destroy();
+    // Closing flushed what was queued; nothing more will be written to wait after.
+    this.o.busyWait?.stop();
     this.failures.flush();
     const server = this.server;
     if (server !== undefined) await server.close();
@@ -395,6 +400,7 @@ export class Connections implements ConnectionHandler {
       maxFragmentBytes: this.o.maxFragmentBytes,
       fragmentTimeoutMs: this.o.fragmentTimeoutMs,
       fragmentSize: this.o.fragmentSize,
+      ...(this.o.busyWait === undefined ? {} : { busyWait: this.o.busyWait }),
       handler: this,
       logger: this.o.logger,
     });

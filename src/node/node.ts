@@ -6,6 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { CallError, EpmdError, ErrorCode, InvalidOptionError, NessieError, NotRunningError, RpcError } from '../errors.js';
+import { BusyWait } from '../distribution/busy-wait.js';
 import type { ConnectionStats } from '../distribution/connection.js';
 import { parseControl } from '../distribution/control.js';
 import { LOCAL_DIST_FLAGS, DFLAG_PUBLISHED } from '../distribution/flags.js';
@@ -158,6 +159,7 @@ export class Node extends EventEmitter<NodeEvents> {
       maxFragmentBytes: o.maxFragmentBytes,
       fragmentTimeoutMs: o.fragmentTimeoutMs,
       fragmentSize: FRAGMENT_SIZE,
+      ...(o.busyWaitUs > 0 ? { busyWait: new BusyWait(o.busyWaitUs) } : {}),
       logger: o.logger,
       events: {
         onControl: (peer, control, payload) => node?.onControl(peer, control, payload),

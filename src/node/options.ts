@@ -57,6 +57,15 @@ export interface NodeOptions {
   maxFragmentBytes?: number | undefined;
   /** A fragmented message that gets no fragment for this long (ms) closes its connection. Default the ticktime. */
   fragmentTimeout?: number | undefined;
+  /**
+   * Busy waiting, in µs, like erl's `+sbwt`: after each write to a peer the event loop
+   * keeps polling for this long instead of sleeping, so an answer that comes back in
+   * the window is read at once. On virtual machines, where waking a sleeping thread
+   * goes through the hypervisor, this cuts round trips and sequential calls to a
+   * fraction (see README, Performance); it costs up to that much CPU after each burst
+   * of writes. Default 0 (off); 0 to 10000.
+   */
+  busyWait?: number | undefined;
   /** Where log lines go: a Logger object (pino, console...) or a `(level, message)` function. Default: warnings and errors on the console. */
   logger?: LoggerOption | undefined;
   /**
@@ -82,11 +91,14 @@ export interface ResolvedNodeOptions {
   maxTermsPerMessage: number;
   maxFragmentBytes: number;
   fragmentTimeoutMs: number;
+  busyWaitUs: number;
   logger: Logger;
   tls: TlsSettings | undefined;
 }
 
 export const DEFAULT_EPMD_PORT = 4369;
+/** 10 ms: a longer window would be a CPU spent polling rather than a wait for an answer. */
+const MAX_BUSY_WAIT_US = 10_000;
 
 export function resolveNodeOptions(o: NodeOptions, env: NodeJS.ProcessEnv = process.env): ResolvedNodeOptions {
   if (o === null || typeof o !== 'object') throw new InvalidOptionError('options', 'an object with at least { name }', o);
@@ -129,6 +141,7 @@ export function resolveNodeOptions(o: NodeOptions, env: NodeJS.ProcessEnv = proc
     maxTermsPerMessage: positive('maxTermsPerMessage', o.maxTermsPerMessage ?? 1 << 20),
     maxFragmentBytes: positive('maxFragmentBytes', o.maxFragmentBytes ?? maxMessageSize),
     fragmentTimeoutMs: positive('fragmentTimeout', o.fragmentTimeout ?? ticktime * 1000),
+    busyWaitUs: busyWait(o.busyWait ?? 0),
     logger: o.logger === undefined ? consoleLogger(`[nessie ${name.name}]`) : toLogger(o.logger),
     tls: resolveTlsOptions(o.tls),
   };
@@ -137,6 +150,13 @@ export function resolveNodeOptions(o: NodeOptions, env: NodeJS.ProcessEnv = proc
 function checkPort(option: string, v: unknown, allowZero: boolean): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < (allowZero ? 0 : 1) || v > 65535) {
     throw new InvalidOptionError(option, `an integer port from ${allowZero ? 0 : 1} to 65535`, v);
+  }
+  return v;
+}
+
+function busyWait(v: unknown): number {
+  if (typeof v !== 'number' || !(v >= 0 && v <= MAX_BUSY_WAIT_US)) {
+    throw new InvalidOptionError('busyWait', `microseconds from 0 (off) to ${MAX_BUSY_WAIT_US}`, v);
   }
   return v;
 }
