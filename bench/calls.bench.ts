@@ -129,6 +129,10 @@ async function main(): Promise<void> {
       }
     };
 
+    // Warm-up, not counted: the first calls of a run are the JIT's, not the library's.
+    for (const node of [ts, tsBusy]) for (let i = 0; i < SEQ; i++) await node.call(echo, i);
+    await beamRate(`calls_bench:seq_calls({echo, '${b.name}'}, ${SEQ}).`, SEQ);
+
     for (let round = 0; round < ROUNDS; round++) {
       await latencyRows(ts, '');
       await latencyRows(tsBusy, ` (busyWait ${BUSY_WAIT_US} µs)`);

@@ -24,6 +24,7 @@ import { writeTerm } from '../term/encode.js';
 import { Tag, VERSION_MAGIC } from '../term/tags.js';
 import { Tuple, type Atom, type Term } from '../term/types.js';
 import { Writer } from '../term/writer.js';
+import { OutgoingAtomCache } from './atom-cache-out.js';
 import type { BusyWait } from './busy-wait.js';
 import { AtomCache, atomCacheRefsEnd, EMPTY_DIST_HEADER, fragmentHeader, readFragmentIds } from './dist-header.js';
 import { downgrade, needsDowngrade } from './downgrade.js';
@@ -138,6 +139,8 @@ export class DistConnection {
   readonly peerCreation: number;
   private readonly framer: PacketFramer;
   private readonly atomCache = new AtomCache();
+  /** The atom cache on send, when the peer takes one (DFLAG_DIST_HDR_ATOM_CACHE). */
+  private readonly sendCache: OutgoingAtomCache | undefined;
   private readonly fragments: FragmentAssembler;
   /**
    * The batch: messages encoded since the last flush. Its buffer is allocated by the
@@ -182,6 +185,7 @@ export class DistConnection {
     // form only when neither is (erts_prepare_dist_ext in external.c, OTP 22+).
     this.passThrough = (options.peerFlags & (DFLAG_DIST_HDR_ATOM_CACHE | DFLAG_FRAGMENTS)) === 0n;
     this.canFragment = (options.peerFlags & DFLAG_FRAGMENTS) !== 0n;
+    this.sendCache = (options.peerFlags & DFLAG_DIST_HDR_ATOM_CACHE) === 0n ? undefined : new OutgoingAtomCache();
     this.mustDowngrade = needsDowngrade(options.peerFlags);
     this.fragments = new FragmentAssembler(
       {
@@ -261,6 +265,7 @@ export class DistConnection {
     const start = w.pos;
     // Where the body of a message to be fragmented starts in the batch buffer.
     let fragmentsFrom = -1;
+    let usedCache = false;
     try {
       const lenAt = w.skip(4);
       if (this.passThrough) {
@@ -272,17 +277,26 @@ export class DistConnection {
           writeTerm(w, payload, 'payload');
         }
       } else {
-        w.bytes(EMPTY_DIST_HEADER);
-        writeTerm(w, control, 'control');
+        if (this.sendCache === undefined) {
+          w.bytes(EMPTY_DIST_HEADER);
+          writeTerm(w, control, 'control');
+        } else {
+          usedCache = true;
+          this.sendCache.writeHeaderAndControl(w, control);
+        }
         if (payload !== undefined) writeTerm(w, payload, 'payload');
       }
       const size = w.pos - lenAt - 4;
       if (size > this.options.fragmentSize && this.canFragment) {
-        fragmentsFrom = lenAt + 4 + EMPTY_DIST_HEADER.length;
+        // The fragments carry all but the header's first two bytes (131, 68): the start
+        // fragment's own header (131, 69, ids) is followed by the same cache references.
+        fragmentsFrom = lenAt + 4 + 2;
       } else {
         w.patchUint32(lenAt, size);
       }
     } catch (err) {
+      // The peer never sees this message, nor so the cache entries it would have made.
+      if (usedCache) this.sendCache!.rollback();
       // The batch holds other messages before this one: leave them whole.
       w.pos = start;
       // A huge value that failed late may have grown the batch buffer; don't pin it.
