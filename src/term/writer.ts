@@ -56,10 +56,11 @@ export class Writer {
   }
 
   /**
-   * Replaces the buffer by a larger one. Growth is geometric (doubling), so that many
-   * small writes cost linear time; but one large write (a big binary) grows to what it
-   * needs plus a quarter, so that the buffer is mostly full afterwards and `encode` can
-   * hand it over as the result instead of copying it (see encode.ts, takeResult).
+   * Replaces the buffer by a larger one, keeping the bytes from `origin` on. Growth is
+   * geometric (doubling), so that many small writes cost linear time; but a large write
+   * (a big binary) grows to what it needs plus LARGE_WRITE_SLACK (the first of a term)
+   * or a quarter (later ones), so that the buffer is mostly full afterwards and `encode`
+   * can hand it over as the result instead of copying it (see takeFrom).
    */
   private grow(needed: number, n: number): void {
     if (this.fixed) throw BUFFER_FULL;
@@ -67,7 +68,7 @@ export class Writer {
     const kept = this.pos - origin;
     needed -= origin;
     let size = Math.max((this.buf.length - origin) * 2, 256);
-    if (n >= LARGE_WRITE) size = needed + (needed >> 2);
+    if (n >= LARGE_WRITE) size = kept < n >> 2 ? needed + LARGE_WRITE_SLACK : needed + (needed >> 2);
     else while (size < needed) size *= 2;
     const grown = Buffer.allocUnsafe(size);
     this.buf.copy(grown, 0, origin, this.pos);
@@ -222,6 +223,14 @@ export class Writer {
 const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
 /** A single write at least this large grows the buffer to fit it rather than doubling it. */
 const LARGE_WRITE = 16 * 1024;
+/**
+ * What the first large write of a term (one at least four times what is already written:
+ * a message that is mostly one binary) grows the buffer to beyond what it takes: room
+ * for a little more (a tuple's last atoms), so that the result, handed over, holds little
+ * unused memory. Later large writes grow by a quarter more, so that many of them cost
+ * linear time.
+ */
+const LARGE_WRITE_SLACK = 256;
 /** Results at least this large may be handed over instead of copied: below it, the copy is cheap. */
 const HAND_OVER_MIN = 16 * 1024;
 

@@ -156,3 +156,14 @@ test('atoms are written whole and nothing past them, whatever their length and o
   const long = 'ü'.repeat(200); // 400 bytes: ATOM_UTF8_EXT
   assert.deepEqual(encode(atom(long)), Buffer.from([131, 118, 1, 144, ...Buffer.from(long, 'utf8')]));
 });
+
+test('encode: a large binary grows the writer to what it takes, not a quarter more', () => {
+  for (const t of [Buffer.alloc(64 * 1024, 1), tuple(atom('data'), Buffer.alloc(100_000, 2), atom('ok'))]) {
+    const out = encode(t);
+    assert.deepEqual(out, expected(t));
+    assert.ok(out.buffer.byteLength <= out.length + 256, `kept ${out.buffer.byteLength} bytes for ${out.length}`);
+  }
+  // Two large binaries: the second grows the buffer geometrically (no copy of everything per binary).
+  const two = [Buffer.alloc(40_000, 3), Buffer.alloc(40_000, 4)];
+  assert.deepEqual(encode(two), expected(two));
+});
