@@ -328,6 +328,9 @@ function writeFast(w: Writer, t: Term, depth: number): void {
     case 'string':
       writeString(w, t);
       return;
+    case 'boolean':
+      writeAtom(w, t ? ATOM_TRUE : ATOM_FALSE);
+      return;
     case 'object':
       // Array.isArray and ArrayBuffer.isView compile to a type check of the object itself;
       // an instanceof that fails walks the whole prototype chain (`t instanceof Atom` on
