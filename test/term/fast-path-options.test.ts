@@ -183,5 +183,10 @@ test('encode hands over a large result without a copy only when it is mostly ful
   assert.notEqual(next.buffer, out.buffer, 'the next encode does not write over a result it handed out');
   assert.deepEqual(out, next);
   const small = encode(tuple(atom('ok'), 'x'));
-  assert.ok(small.buffer.byteLength <= 8 * 1024, 'a small result is a copy, not the encoder buffer');
+  assert.ok(small.buffer.byteLength <= 16 * 1024, 'a small result is a copy, not the encoder buffer');
+  // Small results after small ones too: a kept result keeps no more than its 16 KiB slab alive.
+  for (let i = 0; i < 100; i++) {
+    const r = encode(tuple(atom('ok'), i, 'x'.repeat(i * 40)));
+    assert.ok(r.buffer.byteLength <= 16 * 1024, `result ${i} keeps ${r.buffer.byteLength} bytes alive`);
+  }
 });
