@@ -144,8 +144,12 @@ function binariesMode(option: DecodeOptions['binaries']): BinariesMode {
   }
 }
 
+/**
+ * `bytes` as a Buffer: itself when it is one (a prototype check: Buffer.isBuffer's
+ * `instanceof` walk is a tenth of decoding a small message), else a view of its memory.
+ */
 function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Object.getPrototypeOf(bytes) === Buffer.prototype ? (bytes as Buffer) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function decodeCompressed(r: Reader, options: DecodeOptions): DecodedTerm {
@@ -219,19 +223,37 @@ function readTerm(r: Reader, ctx: DecodeContext, depth = 0): DecodedTerm {
       r.pos = at + 5;
       return int32At(buf, at + 1);
     case Tag.SMALL_ATOM_UTF8_EXT:
-    case Tag.ATOM_UTF8_EXT:
     case Tag.SMALL_ATOM_EXT:
-    case Tag.ATOM_EXT:
+    case Tag.ATOM_UTF8_EXT:
+    case Tag.ATOM_EXT: {
+      // An atom seen recently (the usual case: map keys, true, false, nil) needs none of
+      // readAtom's generality: one byte comparison against recentAtoms.
+      const small = tag === Tag.SMALL_ATOM_UTF8_EXT || tag === Tag.SMALL_ATOM_EXT;
+      const start = small ? at + 2 : at + 3;
+      if (start <= r.end) {
+        const len = small ? buf[at + 1] : (buf[at + 1] << 8) | buf[at + 2];
+        const a = len <= r.end - start ? recentAtom(buf, start, len) : undefined;
+        if (a !== undefined) {
+          r.pos = start + len;
+          return a === ATOM_TRUE ? true : a === ATOM_FALSE ? false : a;
+        }
+      }
+      const a = readAtom(r, ctx);
+      return a === ATOM_TRUE ? true : a === ATOM_FALSE ? false : a;
+    }
     case Tag.ATOM_CACHE_REF: {
       const a = readAtom(r, ctx);
       return a === ATOM_TRUE ? true : a === ATOM_FALSE ? false : a;
     }
     case Tag.BINARY_EXT: {
-      r.need(5);
+      const start = at + 5;
+      if (start > r.end) r.need(5);
       const len = uint32At(buf, at + 1);
-      r.pos = at + 5;
-      r.need(len, tag);
-      if (r.binaries === BinariesMode.Strings) return readBinaryString(r, len);
+      r.pos = start;
+      if (r.binaries === BinariesMode.Strings) {
+        r.need(len, tag);
+        return readBinaryString(r, len);
+      }
       return r.binary(len, tag);
     }
     case Tag.SMALL_TUPLE_EXT:
@@ -610,6 +632,14 @@ function sameName(name: string, buf: Buffer, start: number, len: number): boolea
   if (name.length !== len) return false;
   for (let i = 0; i < len; i++) if (name.charCodeAt(i) !== buf[start + i]) return false;
   return true;
+}
+
+/** The atom named by the `len` bytes at `start` if recentAtoms holds it, else undefined. */
+function recentAtom(buf: Buffer, start: number, len: number): Atom | undefined {
+  const hash = asciiHash(buf, start, start + len);
+  if (hash === NOT_ASCII) return undefined;
+  const recent = recentAtoms[(hash ^ (hash >>> 15)) & (RECENT_ATOMS - 1)];
+  return recent !== undefined && sameName(recent.name, buf, start, len) ? recent : undefined;
 }
 
 /** For the short names atoms usually have, building the string here beats a native call. */

@@ -1,4 +1,5 @@
 import { DecodeError, ErrorCode } from '../errors.js';
+import { bufferView } from './buffer-view.js';
 
 /** How the decoder returns binaries (DecodeOptions.binaries). */
 export const BinariesMode = { Buffers: 0, KeyStrings: 1, Strings: 2 } as const;
@@ -46,7 +47,6 @@ export class Reader {
   private base = 0;
   /** Small binaries are views too (see VIEW_SMALL_BINARIES_IN). */
   private smallViews = false;
-  private sawLargeBinary = false;
 
   constructor(buf: Buffer, pos = 0, end = buf.length) {
     this.buf = buf;
@@ -123,18 +123,11 @@ export class Reader {
     const at = this.pos;
     this.pos = at + n;
     if (this.memory === undefined) {
-      // A large binary is often the only one (a 64 KiB payload): for the first, subarray,
-      // which needs no memory lookup; from the second on, the lookup pays for itself.
-      if (n >= COPY_BINARIES_BELOW && !this.sawLargeBinary) {
-        this.sawLargeBinary = true;
-        return buf.subarray(at, at + n);
-      }
       this.memory = buf.buffer;
       this.base = buf.byteOffset;
       this.smallViews = this.memory.byteLength <= VIEW_SMALL_BINARIES_IN;
     }
-    // Buffer.from(arrayBuffer, ...) makes a view faster than buf.subarray does.
-    if (n >= COPY_BINARIES_BELOW || this.smallViews) return Buffer.from(this.memory, this.base + at, n);
+    if (n >= COPY_BINARIES_BELOW || this.smallViews) return bufferView(this.memory, this.base + at, n);
     const out = Buffer.allocUnsafe(n);
     for (let i = 0; i < n; i++) out[i] = buf[at + i];
     return out;
