@@ -45,8 +45,8 @@ export class Reader {
    */
   private memory: ArrayBufferLike | undefined = undefined;
   private base = 0;
-  /** Small binaries are views too (see VIEW_SMALL_BINARIES_IN). */
-  private smallViews = false;
+  /** Small binaries are views too (see VIEW_SMALL_BINARIES_IN); undefined until a small binary asks. */
+  private smallViews: boolean | undefined = undefined;
 
   constructor(buf: Buffer, pos = 0, end = buf.length) {
     this.buf = buf;
@@ -125,9 +125,10 @@ export class Reader {
     if (this.memory === undefined) {
       this.memory = buf.buffer;
       this.base = buf.byteOffset;
-      this.smallViews = this.memory.byteLength <= VIEW_SMALL_BINARIES_IN;
     }
-    if (n >= COPY_BINARIES_BELOW || this.smallViews) return bufferView(this.memory, this.base + at, n);
+    if (n >= COPY_BINARIES_BELOW || (this.smallViews ??= this.memory.byteLength <= VIEW_SMALL_BINARIES_IN)) {
+      return bufferView(this.memory, this.base + at, n);
+    }
     const out = Buffer.allocUnsafe(n);
     for (let i = 0; i < n; i++) out[i] = buf[at + i];
     return out;
