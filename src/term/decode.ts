@@ -11,6 +11,7 @@ import { inflateSync } from 'node:zlib';
 import { isUtf8 } from 'node:buffer';
 import { DecodeError, InvalidOptionError } from '../errors.js';
 import { BinariesMode, Reader, int32At, uint32At } from './reader.js';
+import { isAscii, recentAtom, recentString, rememberAtom, rememberString, RECENT_STRING_MAX } from './recent-names.js';
 import { Tag, VERSION_MAGIC } from './tags.js';
 import {
   Atom,
@@ -231,7 +232,7 @@ function readTerm(r: Reader, ctx: DecodeContext, depth = 0): DecodedTerm {
     case Tag.ATOM_UTF8_EXT:
     case Tag.ATOM_EXT: {
       // An atom seen recently (the usual case: map keys, true, false, nil) needs none of
-      // readAtom's generality: one byte comparison against recentAtoms.
+      // readAtom's generality: one byte comparison against the recent atoms.
       const small = tag === Tag.SMALL_ATOM_UTF8_EXT || tag === Tag.SMALL_ATOM_EXT;
       const start = small ? at + 2 : at + 3;
       if (start <= r.end) {
@@ -539,20 +540,12 @@ function readBinaryString(r: Reader, len: number): DecodedTerm {
   const buf = r.buf;
   const start = r.pos;
   const end = start + len;
-  const hash = asciiHash(buf, start, end);
-  const ascii = hash !== NOT_ASCII;
-  let value: string;
-  if (ascii && len <= RECENT_STRING_MAX) {
-    const slot = (hash ^ (hash >>> 15)) & (RECENT_STRINGS - 1);
-    const recent = recentStrings[slot];
-    if (recent !== undefined && sameName(recent, buf, start, len)) {
-      value = recent;
-    } else {
-      value = buf.toString('latin1', start, end);
-      recentStrings[slot] = value;
-    }
-  } else if (ascii) {
+  let value: string | undefined = len <= RECENT_STRING_MAX ? recentString(buf, start, len) : undefined;
+  if (value !== undefined) {
+    // A cached string: its bytes were compared, nothing to build.
+  } else if (isAscii(buf, start, end)) {
     value = buf.toString('latin1', start, end);
+    if (len <= RECENT_STRING_MAX) rememberString(buf, start, len, value);
   } else if (isUtf8(buf.subarray(start, end))) {
     value = buf.toString('utf8', start, end);
   } else {
@@ -561,33 +554,6 @@ function readBinaryString(r: Reader, len: number): DecodedTerm {
   r.pos = end;
   return value as unknown as DecodedTerm;
 }
-
-/** What asciiHash returns for bytes that are not all ASCII (its hashes are unsigned). */
-const NOT_ASCII = -1;
-
-/**
- * One scan that both checks that bytes `start..end` are ASCII and hashes them (FNV-1a
- * style) for the caches of recent atoms and strings; NOT_ASCII at the first byte >= 0x80.
- */
-function asciiHash(buf: Buffer, start: number, end: number): number {
-  let hash = end - start;
-  for (let i = start; i < end; i++) {
-    const byte = buf[i];
-    if (byte >= 0x80) return NOT_ASCII;
-    hash = Math.imul(hash ^ byte, 0x01000193);
-  }
-  return hash >>> 0;
-}
-
-/**
- * Recently decoded short ASCII strings (binaries: 'utf8' / 'utf8-keys'), by a hash of
- * their bytes, as recentAtoms: the keys of JSON-like maps repeat in every element of a
- * list, and a string seen again costs no allocation, and its hash for Map.set is already
- * computed. Bounded: at most RECENT_STRINGS strings of RECENT_STRING_MAX characters.
- */
-const RECENT_STRINGS = 512;
-const RECENT_STRING_MAX = 32;
-const recentStrings = new Array<string | undefined>(RECENT_STRINGS).fill(undefined);
 
 /** A map key that is a BINARY_EXT, in KeyStrings mode. */
 function readBinaryKey(r: Reader): DecodedTerm {
@@ -622,29 +588,6 @@ function improperList(elements: DecodedTerm[], tail: DecodedTerm): DecodedImprop
 const utf8Fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const ATOM_TRUE = Atom.intern('true');
 const ATOM_FALSE = Atom.intern('false');
-
-/**
- * Recently decoded ASCII atoms, by a hash of their bytes: a hit costs a byte comparison
- * instead of building the name and looking it up in the intern table (the most of
- * decoding a struct-heavy term, whose keys are atoms). Direct-mapped and bounded, so it
- * keeps at most RECENT_ATOMS atoms alive, and the intern table stays weak otherwise.
- */
-const RECENT_ATOMS = 1024;
-const recentAtoms = new Array<Atom | undefined>(RECENT_ATOMS).fill(undefined);
-
-function sameName(name: string, buf: Buffer, start: number, len: number): boolean {
-  if (name.length !== len) return false;
-  for (let i = 0; i < len; i++) if (name.charCodeAt(i) !== buf[start + i]) return false;
-  return true;
-}
-
-/** The atom named by the `len` bytes at `start` if recentAtoms holds it, else undefined. */
-function recentAtom(buf: Buffer, start: number, len: number): Atom | undefined {
-  const hash = asciiHash(buf, start, start + len);
-  if (hash === NOT_ASCII) return undefined;
-  const recent = recentAtoms[(hash ^ (hash >>> 15)) & (RECENT_ATOMS - 1)];
-  return recent !== undefined && sameName(recent.name, buf, start, len) ? recent : undefined;
-}
 
 /** For the short names atoms usually have, building the string here beats a native call. */
 function shortName(buf: Buffer, start: number, end: number): string {
@@ -687,21 +630,15 @@ export function readAtom(r: Reader, ctx: DecodeContext): Atom {
   const start = r.pos;
   const end = start + len;
   const buf = r.buf;
-  const hash = asciiHash(buf, start, end);
-  const ascii = hash !== NOT_ASCII;
   let name: string;
-  if (ascii) {
+  if (isAscii(buf, start, end)) {
     if (len > MAX_ATOM_CHARACTERS) r.fail(`atom of ${len} characters exceeds ${MAX_ATOM_CHARACTERS}`, tag, at);
-    const slot = (hash ^ (hash >>> 15)) & (RECENT_ATOMS - 1);
-    const recent = recentAtoms[slot];
-    if (recent !== undefined && sameName(recent.name, buf, start, len)) {
-      r.pos = end;
-      return recent;
-    }
+    r.pos = end;
+    const recent = recentAtom(buf, start, len);
+    if (recent !== undefined) return recent;
     name = len <= 24 ? shortName(buf, start, end) : buf.toString('latin1', start, end);
     const a = Atom.intern(name);
-    recentAtoms[slot] = a;
-    r.pos = end;
+    rememberAtom(buf, start, len, a);
     return a;
   } else if (latin1) {
     if (len > MAX_ATOM_CHARACTERS) r.fail(`atom of ${len} characters exceeds ${MAX_ATOM_CHARACTERS}`, tag, at);
