@@ -1,5 +1,5 @@
 import { DecodeError, ErrorCode } from '../errors.js';
-import { bufferView } from './buffer-view.js';
+import { bufferView, smallCopy } from './buffer-view.js';
 
 /** How the decoder returns binaries (DecodeOptions.binaries). */
 export const BinariesMode = { Buffers: 0, KeyStrings: 1, Strings: 2 } as const;
@@ -129,9 +129,7 @@ export class Reader {
     if (n >= COPY_BINARIES_BELOW || (this.smallViews ??= this.memory.byteLength <= VIEW_SMALL_BINARIES_IN)) {
       return bufferView(this.memory, this.base + at, n);
     }
-    const out = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) out[i] = buf[at + i];
-    return out;
+    return smallCopy(buf, at, n);
   }
 
   /** A copy of the next `n` bytes. */

@@ -136,6 +136,24 @@ test('binaries: small ones are copies out of large inputs and views of small one
   assert.equal(bits.bits, 3);
 });
 
+test('small binaries of a large input are separate copies, however many (across copy arenas)', () => {
+  // 3000 binaries of 1..63 bytes, each filled with its own index: over 90 KiB of copies.
+  const sizes = Array.from({ length: 3000 }, (_, i) => 1 + (i % 63));
+  const body = sizes.flatMap((n, i) => [109, 0, 0, 0, n, ...Array(n).fill(i & 0xff)]);
+  const input = b(131, 108, 0, 0, 3000 >> 8, 3000 & 0xff, ...body, 106);
+  assert.ok(input.buffer.byteLength > 8 * 1024);
+  const list = decode(input) as Buffer[];
+  input.fill(0);
+  list.forEach((bin, i) => {
+    assert.ok(Buffer.isBuffer(bin));
+    assert.equal(bin.length, sizes[i]);
+    assert.ok(bin.every((byte) => byte === (i & 0xff)), `binary ${i} is its own copy`);
+    assert.ok(bin.buffer.byteLength <= 8 * 1024, 'a copy pins at most 8 KiB');
+  });
+  list[0].fill(0xee);
+  assert.ok(list[1].every((byte) => byte === 1), 'writing one copy leaves its neighbour alone');
+});
+
 test('tuples, lists, strings, improper lists, maps', () => {
   const t = decodeBody(104, 2, 97, 1, 106) as Tuple; // {1, []}
   assert.ok(t instanceof Tuple);
