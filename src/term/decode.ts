@@ -267,11 +267,39 @@ function readTerm(r: Reader, ctx: DecodeContext, depth = 0): DecodedTerm {
     case Tag.MAP_EXT:
       if (depth >= MAX_RECURSION) return readTermIterative(r, ctx);
       return readContainer(r, ctx, tag, depth + 1);
-    case Tag.NEW_FUN_EXT:
-      return readTermIterative(r, ctx);
+    // Leaves that are common in messages, read here rather than by the iterative decoder.
+    case Tag.NIL_EXT:
+      r.pos = at + 1;
+      return [];
+    case Tag.NEW_FLOAT_EXT:
+      r.pos = at + 1;
+      return readNewFloat(r, at);
+    case Tag.STRING_EXT:
+      r.pos = at + 1;
+      return readStringExt(r);
     default:
       return readTermIterative(r, ctx);
   }
+}
+
+/** NEW_FLOAT_EXT's 8 bytes (the reader is past the tag at `at`). */
+function readNewFloat(r: Reader, at: number): number | Float {
+  const f = r.float64();
+  if (!Number.isFinite(f)) r.fail('float is not finite', Tag.NEW_FLOAT_EXT, at);
+  return Number.isInteger(f) ? new Float(f) : f;
+}
+
+/** STRING_EXT after its tag: a list of bytes, one term each for the budget (and its tail). */
+function readStringExt(r: Reader): number[] {
+  const len = r.uint16();
+  r.need(len, Tag.STRING_EXT);
+  r.charge(len + 1, Tag.STRING_EXT);
+  const buf = r.buf;
+  const start = r.pos;
+  const chars = new Array<number>(len);
+  for (let i = 0; i < len; i++) chars[i] = buf[start + i];
+  r.pos = start + len;
+  return chars;
 }
 
 function readContainer(r: Reader, ctx: DecodeContext, tag: number, depth: number): DecodedTerm {
@@ -343,12 +371,9 @@ function readTermIterative(r: Reader, ctx: DecodeContext): DecodedTerm {
       case Tag.INTEGER_EXT:
         value = r.int32();
         break;
-      case Tag.NEW_FLOAT_EXT: {
-        const f = r.float64();
-        if (!Number.isFinite(f)) r.fail('float is not finite', tag, at);
-        value = Number.isInteger(f) ? new Float(f) : f;
+      case Tag.NEW_FLOAT_EXT:
+        value = readNewFloat(r, at);
         break;
-      }
       case Tag.FLOAT_EXT: {
         const text = r.view(31, tag).toString('latin1').replace(/\0+$/, '');
         const f = Number.parseFloat(text);
@@ -381,16 +406,9 @@ function readTermIterative(r: Reader, ctx: DecodeContext): DecodedTerm {
       case Tag.NIL_EXT:
         value = [];
         break;
-      case Tag.STRING_EXT: {
-        const len = r.uint16();
-        r.need(len, tag);
-        r.charge(len + 1, tag);
-        const chars = new Array<number>(len);
-        for (let i = 0; i < len; i++) chars[i] = r.buf[r.pos + i];
-        r.pos += len;
-        value = chars;
+      case Tag.STRING_EXT:
+        value = readStringExt(r);
         break;
-      }
       case Tag.LIST_EXT: {
         const len = r.uint32();
         r.need(len + 1, tag); // elements and tail take at least a byte each

@@ -5,7 +5,7 @@
  * of building a string (and, for an atom, looking it up in the intern table), and a
  * string found here already has its hash computed for Map.set.
  *
- * Both are direct-mapped and bounded, so they keep at most RECENT_ATOMS atoms and
+ * Both are two-way set-associative and bounded, so they keep at most RECENT_ATOMS atoms and
  * RECENT_STRINGS strings alive (the atom intern table stays weak otherwise). Only ASCII
  * names are cached, so a name's bytes and its UTF-16 code units are the same numbers
  * whatever the tag (Latin-1 or UTF-8) and comparing them is the whole check.
@@ -22,24 +22,34 @@ const recentStrings = new Array<string | undefined>(RECENT_STRINGS).fill(undefin
 
 /** The atom named by the `len` bytes at `start`, if it is cached. */
 export function recentAtom(buf: Buffer, start: number, len: number): Atom | undefined {
-  const recent = recentAtoms[nameSlot(buf, start, len) & (RECENT_ATOMS - 1)];
+  const slot = nameSlot(buf, start, len) & (RECENT_ATOMS - 2);
+  let recent = recentAtoms[slot];
+  if (recent !== undefined && sameName(recent.name, buf, start, len)) return recent;
+  recent = recentAtoms[slot + 1];
   return recent !== undefined && sameName(recent.name, buf, start, len) ? recent : undefined;
 }
 
 /** Caches `atom`, whose name is the `len` ASCII bytes at `start`. */
 export function rememberAtom(buf: Buffer, start: number, len: number, atom: Atom): void {
-  recentAtoms[nameSlot(buf, start, len) & (RECENT_ATOMS - 1)] = atom;
+  const slot = nameSlot(buf, start, len) & (RECENT_ATOMS - 2);
+  recentAtoms[slot + 1] = recentAtoms[slot];
+  recentAtoms[slot] = atom;
 }
 
 /** The string of the `len` bytes at `start`, if it is cached. */
 export function recentString(buf: Buffer, start: number, len: number): string | undefined {
-  const recent = recentStrings[nameSlot(buf, start, len) & (RECENT_STRINGS - 1)];
+  const slot = nameSlot(buf, start, len) & (RECENT_STRINGS - 2);
+  let recent = recentStrings[slot];
+  if (recent !== undefined && sameName(recent, buf, start, len)) return recent;
+  recent = recentStrings[slot + 1];
   return recent !== undefined && sameName(recent, buf, start, len) ? recent : undefined;
 }
 
 /** Caches `value`, the string of the `len` ASCII bytes at `start` (at most RECENT_STRING_MAX). */
 export function rememberString(buf: Buffer, start: number, len: number, value: string): void {
-  recentStrings[nameSlot(buf, start, len) & (RECENT_STRINGS - 1)] = value;
+  const slot = nameSlot(buf, start, len) & (RECENT_STRINGS - 2);
+  recentStrings[slot + 1] = recentStrings[slot];
+  recentStrings[slot] = value;
 }
 
 /** `true` when bytes `start..end` are all ASCII. */
@@ -53,16 +63,18 @@ export function isAscii(buf: Buffer, start: number, end: number): boolean {
  * that it costs the same for any name: the cache is looked up for every atom decoded,
  * and a hash of every byte was a fifth of decoding a struct-heavy term. Names that share
  * all five only share a slot (a miss, never a wrong hit: sameName checks every byte).
+ * The five are mixed by murmur3's finalizer, so that names differing in one of them land
+ * apart. The slot is even and names the set of two (slot, slot + 1: two ways), so that
+ * two names that do land together, used in turn (keys of one struct), both stay.
  */
 function nameSlot(buf: Buffer, start: number, len: number): number {
   if (len === 0) return 0;
   const last = start + len - 1;
-  let h = Math.imul(len, 0x9e3779b1);
-  h ^= Math.imul(buf[start], 0x85ebca6b);
-  h ^= Math.imul(buf[start + (len >> 1)], 0xc2b2ae35);
-  h ^= Math.imul(buf[last], 0x27d4eb2f);
-  h ^= Math.imul(len > 1 ? buf[last - 1] : 0, 0x165667b1);
-  return (h ^ (h >>> 15) ^ (h >>> 23)) >>> 0;
+  let h = (len & 0xff) | (buf[start] << 8) | (buf[start + (len >> 1)] << 16) | (buf[last] << 24);
+  h ^= Math.imul(len > 1 ? buf[last - 1] : 0, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 function sameName(name: string, buf: Buffer, start: number, len: number): boolean {

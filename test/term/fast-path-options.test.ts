@@ -175,16 +175,17 @@ test('atoms: the recent-atom cache never confuses names with the same hash slot'
 });
 
 test('recent names: names that share a cache slot (same length, first, middle and last two bytes) stay apart', () => {
-  // The slot is chosen from those five only, so these pairs always share one: each decode
-  // must still give its own name (a miss, never a wrong hit), in every tag and mode.
-  const pairs = [
-    ['aBCmDyz', 'aQRmSyz'],
+  // The slot is chosen from those five only, so each group always shares one (and three
+  // overflow its two ways): each decode must still give its own name (a miss, never a
+  // wrong hit), in every tag and mode.
+  const groups = [
+    ['aBCmDyz', 'aQRmSyz', 'aXYmZyz'],
     ['user_1_id', 'user_2_id'],
     ['x', 'x'],
   ];
   for (let round = 0; round < 3; round++) {
-    for (const [one, other] of pairs) {
-      for (const name of [one, other, one]) {
+    for (const group of groups) {
+      for (const name of [...group, ...group.reverse()]) {
         assert.equal(decode(encode(atom(name))), atom(name));
         assert.equal(decode(b(131, 100, 0, name.length, ...Buffer.from(name))), atom(name), 'ATOM_EXT');
         assert.equal(decode(b(131, 115, name.length, ...Buffer.from(name))), atom(name), 'SMALL_ATOM_EXT');
