@@ -1,6 +1,7 @@
 /**
- * The cheapest way to a Buffer over memory that already exists: the decoder makes one
- * for every binary, so its cost is the floor of decoding binary-heavy terms.
+ * How a decoded binary becomes a Buffer, as cheaply as Node allows: a view of the input
+ * (bufferView) or, for a small binary of a large input, a copy (smallCopy). The decoder
+ * makes one for every binary, so this is the floor of decoding binary-heavy terms.
  *
  * `Buffer.from(arrayBuffer, offset, length)` checks its arguments and then constructs
  * Node's internal Buffer class; `buf.subarray` goes through the species lookup to the

@@ -9,10 +9,10 @@ export type BinariesMode = (typeof BinariesMode)[keyof typeof BinariesMode];
 export const COPY_BINARIES_BELOW = 64;
 /**
  * Inputs whose memory (their ArrayBuffer) is at most this large get views for their small
- * binaries too: a view costs about two thirds of a copy (Buffer.from(arrayBuffer) against
- * allocUnsafe and a copy loop), and a kept view then pins at most 8 KiB, as any pooled
- * Buffer.allocUnsafe result (the copy's own form) does. Larger inputs (a big frame, a
- * socket chunk) get copies, so a small kept binary never pins them.
+ * binaries too: a view costs about two thirds of a copy (bufferView against smallCopy:
+ * both make a view, the copy also moves the bytes), and a kept view then pins at most
+ * 8 KiB, as a copy does (its arena's). Larger inputs (a big frame, a socket chunk) get
+ * copies, so a small kept binary never pins them.
  */
 export const VIEW_SMALL_BINARIES_IN = 8 * 1024;
 
