@@ -158,6 +158,11 @@ export class Relations {
     if (w.remote !== undefined) addTo(this.watchedFrom, w.remote.node.name, p);
   }
 
+  /** `p`'s watcher under `ref`, if it still watches. */
+  watcher(p: Process, ref: Reference): Watcher | undefined {
+    return this.watchers.get(p)?.get(ref);
+  }
+
   removeWatcher(p: Process, ref: Reference): void {
     const ws = this.watchers.get(p);
     if (ws === undefined || ws.delete(ref) === undefined) return;

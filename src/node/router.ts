@@ -231,6 +231,22 @@ export class Router implements ProcessHost {
     this.sendReply(from, to, message);
   }
 
+  /**
+   * Sends the DOWN of `p`'s remote monitor `ref` now, with `reason`, and forgets that
+   * monitor, so that p's exit does not send it again. erpc serving answers a call this
+   * way, so that the result is encoded once, by this send. False, with nothing sent,
+   * when there is no such monitor any more (its owner demonitored, or its node went down).
+   * When `reason` has no Erlang form the EncodeError is thrown, nothing is sent (a
+   * send is all or nothing) and the monitor stays.
+   */
+  fireDownNow(p: Process, ref: Reference, reason: Term): boolean {
+    const w = this.relations.watcher(p, ref);
+    if (w?.remote === undefined) return false;
+    this.outbox.send(w.remote.node.name, dop.payloadMonitorPExit(w.target, w.remote, w.ref), reason, false);
+    this.relations.removeWatcher(p, ref);
+    return true;
+  }
+
   /** Makes a remote `watcher` monitor `p` under `ref`, as if it had sent MONITOR_P. */
   watch(p: Process, watcher: Pid, ref: Reference): void {
     this.relations.addWatcher(p, { ref, target: p.pid, remote: watcher, local: undefined });

@@ -148,6 +148,48 @@ for (const otp of [25, 27] as OtpRelease[]) {
     }
   });
 
+  test(`OTP ${otp}: a result is encoded once, by its reply's send; one with no Erlang form deep inside is js_bad_return, and the connection serves on`, async (t) => {
+    if (!requireOtp(t, otp)) return;
+    const { node, erl } = await pair(otp);
+    try {
+      // A getter counts how often the encoder reads the result: once per call.
+      let reads = 0;
+      const cyclic: Term[] = [1];
+      cyclic.push(cyclic);
+      node.expose('once', {
+        counted: () => ({
+          get value(): Term {
+            reads++;
+            return 1;
+          },
+        }),
+        deep: () => [1, new Map<Term, Term>([[atom('k'), [2, undefined as unknown as Term]]])],
+        cyclic: () => cyclic,
+      });
+      exposeCalc(node);
+      const calls: [how: string, call: (f: string) => string][] = [
+        ['erpc:call', (f) => `erpc:call('${TS}', once, ${f}, [])`],
+        ['rpc:call', (f) => `rpc:call('${TS}', once, ${f}, [])`],
+        ['rpc:block_call', (f) => `rpc:block_call('${TS}', once, ${f}, [])`],
+        ['rex, plain form', (f) => `begin {rex, '${TS}'} ! {self(), {call, once, ${f}, [], user}}, receive {rex, R} -> R after 10000 -> no_answer end end`],
+      ];
+      for (const [how, call] of calls) {
+        reads = 0;
+        assert.equal(await erl.eval(`${call('counted')}.`), '#{value => 1}', how);
+        assert.equal(reads, 1, `${how}: the result was read ${reads} times`);
+        for (const [f, why] of [['deep', badReturn('undefined')], ['cyclic', badReturn('cyclic structure')]] as const) {
+          const got = await erl.eval(`try ${call(f)} catch error:{exception, Why, Stack} -> {exception, Why, Stack} end.`);
+          assert.match(got, why, `${how} ${f}`);
+          assert.match(got, new RegExp(`\\[\\{once,${f},0,\\[\\]\\}\\]`), `${how} ${f}: the stack names the function`);
+        }
+        assert.equal(await erl.eval(`erpc:call('${TS}', calc, add, [1, 2]).`), '3', `${how}: the node serves on`);
+      }
+    } finally {
+      await node.stop();
+      await erl.stop();
+    }
+  });
+
   test(`OTP ${otp}: a call with another arity than the exposed one is undef`, async (t) => {
     if (!requireOtp(t, otp)) return;
     const { node, erl } = await pair(otp);

@@ -23,7 +23,7 @@ import type { Logger } from '../../logger.js';
 import { atom, Atom, Pid, Tuple, tuple, type Term } from '../../term/types.js';
 import { parseGenCall, replyFor } from '../gen.js';
 import type { Process } from '../process.js';
-import { parseRexCall, rexReply, type ExposedModules } from '../rpc.js';
+import { badReturn, parseRexCall, rexReply, type ExposedModules } from '../rpc.js';
 import type { Router } from '../router.js';
 
 const REX = atom('rex');
@@ -65,7 +65,7 @@ function onMessage(o: RexOptions, rex: Process, message: Term): void {
       return;
     }
     const call = parseRexCall(request);
-    if (call !== undefined) answer(o, call, (reply) => rex.send(from, tuple(REX, reply)));
+    if (call !== undefined) answer(o, call, (reply) => o.router.sendCheckedReply(rex.pid, from, tuple(REX, reply)));
     return;
   }
   const genCall = parseGenCall(message);
@@ -73,15 +73,27 @@ function onMessage(o: RexOptions, rex: Process, message: Term): void {
   if (genCall === undefined || call === undefined) return;
   answer(o, call, (reply) => {
     const { to, message: m } = replyFor(genCall.from, reply);
-    o.router.sendReply(rex.pid, to, m);
+    o.router.sendCheckedReply(rex.pid, to, m);
   });
 }
 
-/** Runs the call and sends its reply. A failure to send (rex stopped with the node) is logged, never thrown. */
+/**
+ * Runs the call and sends its reply with `send`, which encodes it once and throws,
+ * having sent nothing, when it has no Erlang form: the caller then gets
+ * `{js_bad_return, Why}` instead. A failure to send that (rex stopped with the node)
+ * is logged, never thrown.
+ */
 function answer(o: RexOptions, call: { module: Term; fn: Term; args: Term }, send: (reply: Term) => void): void {
   o.exposed
     .run(call.module, call.fn, call.args)
-    .then((outcome) => send(rexReply(outcome)))
+    .then((outcome) => {
+      try {
+        send(rexReply(outcome));
+      } catch (err) {
+        if (!outcome.ok) throw err;
+        send(rexReply(badReturn(outcome, err)));
+      }
+    })
     .catch((err: unknown) => o.logger.error(`rex: cannot answer ${String(call.module)}:${String(call.fn)}: ${describe(err)}`));
 }
 
