@@ -21,6 +21,7 @@
  */
 import type { Logger } from '../../logger.js';
 import { atom, Atom, Pid, Tuple, tuple, type Term } from '../../term/types.js';
+import { asReceived, type Binaries } from '../binaries.js';
 import { parseGenCall, replyFor } from '../gen.js';
 import type { Process } from '../process.js';
 import { badReturn, parseRexCall, rexReply, type ExposedModules } from '../rpc.js';
@@ -39,6 +40,12 @@ export interface RexOptions {
   nodeAtom: Atom;
   exposed: ExposedModules;
   logger: Logger;
+  /**
+   * How exposed functions take binaries in their arguments (the node's `binaries`
+   * option). rex itself decodes with Buffers (binaries.ts), so arguments are converted
+   * for the call, as erpc's are decoded.
+   */
+  binaries: Binaries;
 }
 
 /** Starts the `rex` process on the node; a system process: it lives until the node stops. */
@@ -85,7 +92,7 @@ function onMessage(o: RexOptions, rex: Process, message: Term): void {
  */
 function answer(o: RexOptions, call: { module: Term; fn: Term; args: Term }, send: (reply: Term) => void): void {
   o.exposed
-    .run(call.module, call.fn, call.args)
+    .run(call.module, call.fn, asReceived(call.args, o.binaries))
     .then((outcome) => {
       try {
         send(rexReply(outcome));
@@ -103,11 +110,14 @@ function answer(o: RexOptions, call: { module: Term; fn: Term; args: Term }, sen
  * other nodes.
  */
 function forward(o: RexOptions, rex: Process, from: Pid, isSbcast: boolean, name: Term, msg: Term): void {
-  if (!(name instanceof Atom) || o.router.registry.whereis(name.name) === undefined) {
+  const target = name instanceof Atom ? o.router.registry.whereis(name.name) : undefined;
+  if (target === undefined) {
     rex.send(from, tuple(REX, o.nodeAtom, tuple(NONEXISTING_NAME, name)));
     return;
   }
-  rex.send(name.name, isSbcast ? msg : tuple(from, msg));
+  // As the target would have had it from the caller's node directly.
+  const relayed = asReceived(msg, target.binaries);
+  target.deliver(isSbcast ? relayed : tuple(from, relayed));
   if (isSbcast) rex.send(from, tuple(REX, o.nodeAtom, o.nodeAtom));
 }
 
