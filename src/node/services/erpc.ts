@@ -10,8 +10,10 @@
  * Here a TS process stands for the spawned one, so that the caller's monitor, an
  * exit(Pid, kill) after a timeout, and DOWN work as with BEAM's: we answer
  * SPAWN_REPLY with its pid, run the function, and end the process with that reason
- * (which goes out as PAYLOAD_MONITOR_P_EXIT). Every other spawn is refused at once
- * with `notsup`, as erlang:spawn_request reports it.
+ * (which goes out as PAYLOAD_MONITOR_P_EXIT, sent just before the exit so that the
+ * result is encoded once, by that send; see answer()). Every other spawn is refused
+ * at once with `notsup`, as erlang:spawn_request reports it. The arguments arrive with
+ * their binaries as the node's `binaries` option says (binaries.ts).
  */
 import { spawnReply, type SpawnRequestMessage } from '../../distribution/control.js';
 import type { Logger } from '../../logger.js';
