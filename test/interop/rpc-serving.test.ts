@@ -11,7 +11,7 @@ import { readdirSync } from 'node:fs';
 import { atom, Node, silentLogger, Tuple, type Term } from '../../src/index.js';
 import { ErlPeer, requireOtp, type OtpRelease } from '../support/erl-peer.js';
 import { EpmdProcess, epmdAvailability } from '../support/epmd-process.js';
-import { freePort, freeSharedPort } from '../support/ports.js';
+import { eventually, freePort, freeSharedPort } from '../support/ports.js';
 
 const COOKIE = 'rpc-serving-cookie';
 const TS = 'ts@127.0.0.3';
@@ -184,6 +184,28 @@ for (const otp of [25, 27] as OtpRelease[]) {
         }
         assert.equal(await erl.eval(`erpc:call('${TS}', calc, add, [1, 2]).`), '3', `${how}: the node serves on`);
       }
+    } finally {
+      await node.stop();
+      await erl.stop();
+    }
+  });
+
+  test(`OTP ${otp}: a result that comes after its caller gave up (erpc and rpc timeouts) is dropped, good or unencodable; the node serves on`, async (t) => {
+    if (!requireOtp(t, otp)) return;
+    const { node, erl } = await pair(otp);
+    try {
+      let finished = 0;
+      const later = (value: Term) => new Promise<Term>((resolve) => setTimeout(() => (finished++, resolve(value)), 300));
+      node.expose('late', { good: () => later(atom('late')), bad: () => later(undefined as unknown as Term) });
+      exposeCalc(node);
+      // Each caller then waits past the function's end: nothing late reaches its mailbox.
+      const afterwards = 'receive M -> {unexpected, M} after 600 -> nothing_late end';
+      for (const f of ['good', 'bad']) {
+        assert.equal(await erl.eval(`{try erpc:call('${TS}', late, ${f}, [], 50) catch error:{erpc, R} -> R end, ${afterwards}}.`), '{timeout,nothing_late}', f);
+        assert.equal(await erl.eval(`{rpc:call('${TS}', late, ${f}, [], 50), ${afterwards}}.`), '{{badrpc,timeout},nothing_late}', f);
+      }
+      assert.ok(await eventually(() => finished === 4, 5000), 'every late function finished');
+      assert.equal(await erl.eval(`erpc:call('${TS}', calc, add, [1, 2]).`), '3');
     } finally {
       await node.stop();
       await erl.stop();
