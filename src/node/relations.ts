@@ -165,9 +165,13 @@ export class Relations {
 
   removeWatcher(p: Process, ref: Reference): void {
     const ws = this.watchers.get(p);
-    if (ws === undefined || ws.delete(ref) === undefined) return;
+    const w = ws?.delete(ref);
+    if (ws === undefined || w === undefined) return;
     if (ws.size === 0) this.watchers.delete(p);
-    // The index by node is a superset: dropWatchersFrom skips processes no longer watched from there.
+    // Out of the index by node too, unless another watcher from that node remains: a
+    // process left there would be held until that node goes down (one per erpc call).
+    const node = w.remote?.node.name;
+    if (node !== undefined && ![...ws.values()].some((other) => other.remote?.node.name === node)) removeFrom(this.watchedFrom, node, p);
   }
 
   /** Removes and returns every watcher of `p`. */
@@ -194,7 +198,9 @@ export class Relations {
   }
 
   /** Counts, for tests and metrics. */
-  get size(): { links: number; monitors: number; watched: number } {
-    return { links: this.links.size, monitors: this.monitors.size, watched: this.watchers.size };
+  get size(): { links: number; monitors: number; watched: number; watchedFromPeers: number } {
+    let watchedFromPeers = 0;
+    for (const procs of this.watchedFrom.values()) watchedFromPeers += procs.size;
+    return { links: this.links.size, monitors: this.monitors.size, watched: this.watchers.size, watchedFromPeers };
   }
 }
