@@ -3,7 +3,10 @@
  * BEAM node into functions exposed with `node.expose`, sequential and with 32
  * concurrent callers, for three results (a small tuple, a ~2 KB Phoenix-like map with
  * binary keys, a 64 KiB binary), each beside the same calls into a BEAM node serving
- * the same results (the anchor), measured in the same round. Rounds are interleaved;
+ * the same results (the anchor), measured in the same round; and, the receive path that
+ * serving shares with every message, messages BEAM -> a TS process (small ones, the
+ * Phoenix-like map, 64 KiB binaries, and the map to a process that takes map keys as
+ * strings with `binaries: 'utf8-keys'`). Rounds are interleaved;
  * figures are medians of the rounds, with the ratio to the anchor.
  *
  * A/B in one run: `NESSIE_SRC=/other/checkout/src npm run bench:rpc` starts a second
@@ -37,11 +40,14 @@ const CONC = 32;
 /** Calls per measure, by result: fewer for the bigger ones. */
 const CALLS: Record<string, number> = { small: 3000, phoenix: 2000, big: 600 };
 const CONC_TOTAL = 9600;
+const MSGS = 20_000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface Side {
   label: string;
   node: string;
+  /** Its `sink_keys` takes map keys as strings (code with the binaries option). */
+  keys: boolean;
 }
 
 async function main(): Promise<void> {
@@ -78,11 +84,23 @@ async function main(): Promise<void> {
       const big = Buffer.alloc(64 * 1024, 7);
       const ok = atom('ok');
       ts.expose('rpc_bench', { small: () => tuple(ok, 42), phoenix: () => phoenix, big: () => big });
-      sides.push({ label: label === 'this' ? 'TS (this src)' : 'TS (NESSIE_SRC)', node: ts.name });
+      // Sinks for messages BEAM -> TS: one as every process is by default, and, on code
+      // that has the binaries option, one that takes map keys as strings.
+      const sink = (name: string, binaries?: 'utf8-keys') => {
+        const p = ts.spawn(binaries === undefined ? { name } : { name, binaries });
+        void p.serve((m) => {
+          if (Array.isArray(m) && m.length === 3 && m[0] === atom('count')) p.send(m[2] as never, tuple(atom('counted'), m[1]));
+        });
+        return p;
+      };
+      sink('sink');
+      const keys = sink('sink_keys', 'utf8-keys');
+      sides.push({ label: label === 'this' ? 'TS (this src)' : 'TS (NESSIE_SRC)', node: ts.name, keys: 'binaries' in keys });
     }
-    const anchor: Side = { label: 'BEAM', node: server.name };
+    const anchor: Side = { label: 'BEAM', node: server.name, keys: true };
     for (const s of [...sides, anchor]) await caller.eval(`pong = net_adm:ping('${s.node}').`);
-    const rate = async (expr: string, n: number) => n / (Number(await caller.eval(expr, 300_000)) / 1e6);
+    const rate = async (expr: string, n: number) =>
+      n / (Number(await caller.eval(expr, 300_000).catch((err: unknown) => Promise.reject(new Error(`${expr}: ${String(err)}`)))) / 1e6);
 
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate which TS node goes first, so neither always meets the warmer machine.
@@ -94,6 +112,14 @@ async function main(): Promise<void> {
       }
       for (const f of ['small', 'phoenix']) {
         for (const s of order) add(`${CONC} concurrent erpc:call, ${f} (/s)`, s.label, await rate(`rpc_bench:conc('${s.node}', ${f}, ${CONC_TOTAL}, ${CONC}).`, CONC_TOTAL));
+      }
+      // The receive path that serving shares with every message: BEAM -> a TS process.
+      for (const [what, n] of [['small', MSGS], ['phoenix', MSGS / 4], ['big', MSGS / 20]] as const) {
+        for (const s of order) add(`messages BEAM -> TS process, ${what} (/s)`, s.label, await rate(`rpc_bench:send_msgs({sink, '${s.node}'}, ${what}, ${n}).`, n));
+        if (what !== 'phoenix') continue;
+        for (const s of order.filter((x) => x.keys)) {
+          add(`messages BEAM -> TS process, phoenix, utf8-keys (/s)`, s.label, await rate(`rpc_bench:send_msgs({${s === anchor ? 'sink' : 'sink_keys'}, '${s.node}'}, phoenix, ${MSGS / 4}).`, MSGS / 4));
+        }
       }
     }
   } finally {

@@ -5,12 +5,20 @@
 %% functions return theirs. On the calling node: the timed loops, each returning
 %% microseconds.
 -module(rpc_bench).
--export([start/0, small/0, phoenix/0, big/0, payload/0, seq/4, conc/4]).
+-export([start/0, small/0, phoenix/0, big/0, payload/0, seq/4, conc/4, send_msgs/3]).
 
 start() ->
     persistent_term:put({?MODULE, phoenix}, payload()),
     persistent_term:put({?MODULE, big}, binary:copy(<<7>>, 65536)),
+    register(sink, spawn(fun sink/0)),
     ok.
+
+%% Counts messages; {count, N, From} is answered {counted, N} (all before it have arrived).
+sink() ->
+    receive
+        {count, N, From} -> From ! {counted, N}, sink();
+        _ -> sink()
+    end.
 
 small() -> {ok, 42}.
 phoenix() -> persistent_term:get({?MODULE, phoenix}).
@@ -50,5 +58,16 @@ conc(Node, F, Total, C) ->
     {T, _} = timer:tc(fun() ->
         Ps = [spawn_link(fun() -> loop(erpc, Node, F, Each), Self ! {done, self()} end) || _ <- lists:seq(1, C)],
         [receive {done, P} -> ok end || P <- Ps]
+    end),
+    T.
+
+%% N messages (small: {seq, 1}; phoenix: the payload; big: a 64 KiB binary) to Dest, a
+%% sink, then its count: microseconds.
+send_msgs(Dest, What, N) ->
+    Msg = case What of small -> {seq, 1}; phoenix -> payload(); big -> binary:copy(<<7>>, 65536) end,
+    {T, _} = timer:tc(fun() ->
+        [Dest ! Msg || _ <- lists:seq(1, N)],
+        Dest ! {count, N, self()},
+        receive {counted, N} -> ok after 120000 -> error(no_count) end
     end),
     T.
