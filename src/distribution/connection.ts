@@ -19,7 +19,7 @@
  */
 import type { Socket } from 'node:net';
 import { ConnectionClosedError, DistProtocolError, ErrorCode, NessieError } from '../errors.js';
-import { decodeTerm } from '../term/decode.js';
+import { decodeTerm, type DecodeContext } from '../term/decode.js';
 import { writeTerm } from '../term/encode.js';
 import { Tag, VERSION_MAGIC } from '../term/tags.js';
 import { Tuple, type Atom, type Term } from '../term/types.js';
@@ -36,6 +36,12 @@ import type { Logger } from '../logger.js';
 /** What the node does with what arrives on a connection. */
 export interface ConnectionHandler {
   onControl(conn: DistConnection, control: Tuple, payload: Term | undefined): void;
+  /**
+   * How binaries in the payload of `control` are to be decoded (the receiving process
+   * may ask for strings); undefined for the default, Buffers. Asked before the payload
+   * is decoded.
+   */
+  payloadBinaries?(conn: DistConnection, control: Tuple): DecodeContext['binaries'];
   onClose(conn: DistConnection, reason: NessieError | undefined): void;
 }
 
@@ -538,7 +544,7 @@ export class DistConnection {
   /** Decodes the control message and its payload from `buf` at `offset` and hands them on. */
   private deliver(buf: Buffer, offset: number, atomCache: Atom[], versioned: boolean): void {
     // One decode budget for the control message and its payload together.
-    const ctx = { atomCache, termsLeft: this.maxTermsPerMessage };
+    const ctx: DecodeContext = { atomCache, termsLeft: this.maxTermsPerMessage, binaries: undefined };
     const first = decodeTerm(buf, versioned ? this.afterVersion(buf, offset) : offset, ctx);
     const control = first.term;
     if (!(control instanceof Tuple) || control.length === 0 || typeof control[0] !== 'number') {
@@ -547,6 +553,7 @@ export class DistConnection {
     let payload: Term | undefined;
     let end = first.offset;
     if (end < buf.length) {
+      ctx.binaries = this.options.handler.payloadBinaries?.(this, control);
       const second = decodeTerm(buf, versioned ? this.afterVersion(buf, end) : end, ctx);
       payload = second.term;
       end = second.offset;

@@ -21,6 +21,7 @@ import { resolveSimultaneous } from '../distribution/handshake.js';
 import { tcpTransport, type Listener, type Transport } from '../distribution/transport.js';
 import { portPlease2 } from '../epmd/client.js';
 import type { Tuple, Term } from '../term/types.js';
+import type { Binaries } from './binaries.js';
 import { HandshakeFailureLog } from './handshake-failures.js';
 import { checkPeerName, hostOf } from './node-name.js';
 
@@ -57,6 +58,8 @@ export interface ConnectionsOptions {
 
 export interface ConnectionEvents {
   onControl(peer: string, control: Tuple, payload: Term | undefined): void;
+  /** How binaries in the payload of `control` are to be decoded (see ConnectionHandler); undefined: Buffers. */
+  payloadBinaries?(control: Tuple): Binaries | undefined;
   onUp(peer: string, hidden: boolean): void;
   onDown(peer: string, hidden: boolean, reason: NessieError | undefined): void;
 }
@@ -162,6 +165,10 @@ export class Connections implements ConnectionHandler {
   // ConnectionHandler, called by each DistConnection.
   onControl(conn: DistConnection, control: Tuple, payload: Term | undefined): void {
     this.o.events.onControl(conn.peerName, control, payload);
+  }
+
+  payloadBinaries(_conn: DistConnection, control: Tuple): Binaries | undefined {
+    return this.o.events.payloadBinaries?.(control);
   }
 
   onClose(conn: DistConnection, reason: NessieError | undefined): void {

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { InvalidOptionError } from '../errors.js';
 import { consoleLogger, toLogger, type Logger, type LoggerOption } from '../logger.js';
+import { checkBinaries, type Binaries } from './binaries.js';
 import { resolveCookie } from './cookie.js';
 import { parseNodeName, type NodeName } from './node-name.js';
 import { resolveTlsOptions, type NodeTlsOptions } from './tls-options.js';
@@ -74,6 +75,24 @@ export interface NodeOptions {
    * plain TCP. Default: plain TCP.
    */
   tls?: NodeTlsOptions | undefined;
+  /**
+   * How binaries in messages from other nodes arrive at this node's processes (those
+   * of `node.spawn` and `node.serve`, unless they choose otherwise), in `node.call`
+   * replies, and in the arguments of exposed functions called by rpc or erpc:
+   *
+   * - `'buffer'` (the default): every binary is a Buffer. Lossless and typed.
+   * - `'utf8-keys'`: a map key that is valid UTF-8 is a string, so an Elixir map with
+   *   binary keys (`%{"id" => 1}`, Phoenix payloads, JSON) reads `m.get('id')`; values
+   *   stay Buffers. Repeated keys cost no allocation, so it is also the fastest.
+   * - `'utf8'`: every binary that is valid UTF-8 is a string.
+   *
+   * Binaries that are not valid UTF-8 stay Buffers, and a string encodes back to the
+   * same bytes, so nothing is lost but the JavaScript type (`<<"a">>` and `"a"` are the
+   * same Erlang term). The node's own services (rex, net_kernel, global, pg scopes) keep
+   * Buffers whatever this says, and so do exit reasons (DOWN and `'EXIT'` messages);
+   * a message from a process on this node arrives as it was sent, not decoded at all.
+   */
+  binaries?: Binaries | undefined;
 }
 
 export interface ResolvedNodeOptions {
@@ -94,6 +113,7 @@ export interface ResolvedNodeOptions {
   busyWaitUs: number;
   logger: Logger;
   tls: TlsSettings | undefined;
+  binaries: Binaries;
 }
 
 export const DEFAULT_EPMD_PORT = 4369;
@@ -144,6 +164,7 @@ export function resolveNodeOptions(o: NodeOptions, env: NodeJS.ProcessEnv = proc
     busyWaitUs: busyWait(o.busyWait ?? 0),
     logger: o.logger === undefined ? consoleLogger(`[nessie ${name.name}]`) : toLogger(o.logger),
     tls: resolveTlsOptions(o.tls),
+    binaries: o.binaries === undefined ? 'buffer' : checkBinaries('binaries', o.binaries),
   };
 }
 

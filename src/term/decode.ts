@@ -69,6 +69,11 @@ export interface DecodeContext {
    * more than the input's bytes; this is what bounds it. Undefined: no limit.
    */
   termsLeft?: number;
+  /**
+   * How binaries come back, as DecodeOptions.binaries (default `'buffer'`). The
+   * distribution layer sets it per message, for the process the payload goes to.
+   */
+  binaries?: DecodeOptions['binaries'];
 }
 
 const DEFAULT_MAX_DECOMPRESSED = 256 * 1024 * 1024;
@@ -115,8 +120,12 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = NO_OPTIONS): 
  * Decodes one term without a version byte at `offset` (as in distribution messages
  * that follow a distribution header) and returns it with the offset after it.
  */
+export function decodeTerm(buf: Buffer, offset: number, context?: DecodeContext & { binaries?: 'buffer' }): { term: DecodedTerm; offset: number };
+/** With `binaries: 'utf8'` or `'utf8-keys'` in the context, as decode's option: strings may come back. */
+export function decodeTerm(buf: Buffer, offset: number, context: DecodeContext): { term: Term; offset: number };
 export function decodeTerm(buf: Buffer, offset: number, context: DecodeContext = EMPTY_CONTEXT): { term: DecodedTerm; offset: number } {
   const r = new Reader(buf, offset);
+  if (context.binaries !== undefined) r.binaries = binariesMode(context.binaries);
   if (context.termsLeft !== undefined) {
     r.limit(context.termsLeft);
     r.charge(1); // the root
