@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const avail = otpAvailability(25);
   if (!avail.ok) throw new Error(`needs OTP 25: ${avail.reason}`);
   const dir = mkdtempSync(join(tmpdir(), 'nessie-rpc-'));
-  execFileSync('erlc', ['-o', dir, new URL('rpc_bench.erl', import.meta.url).pathname]);
+  execFileSync('erlc', ['-o', dir, ...['rpc_bench.erl', 'term_bench.erl'].map((f) => new URL(f, import.meta.url).pathname)]);
   const libs: { label: string; lib: Lib; host: string }[] = [{ label: 'this', lib: await load(thisSrc), host: '127.0.0.3' }];
   if (otherSrc !== undefined && otherSrc.replace(/\/$/, '') !== thisSrc.replace(/\/$/, '')) {
     libs.unshift({ label: 'other', lib: await load(otherSrc), host: '127.0.0.5' });

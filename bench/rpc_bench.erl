@@ -24,19 +24,9 @@ small() -> {ok, 42}.
 phoenix() -> persistent_term:get({?MODULE, phoenix}).
 big() -> persistent_term:get({?MODULE, big}).
 
-%% A Phoenix channel push as JSON decodes to (maps with binary keys, nested lists and
-%% maps; about 2 KB): the shape of term_bench.erl's phoenix_2k.
-payload() ->
-    Msg = fun(I) ->
-        #{<<"id">> => 1000 + I,
-          <<"body">> => iolist_to_binary([<<"message number ">>, integer_to_binary(I), <<" in the lobby">>]),
-          <<"user">> => #{<<"id">> => 42 + I rem 3, <<"name">> => <<"user-", (integer_to_binary(I rem 3))/binary>>,
-                          <<"avatar_url">> => null},
-          <<"reactions">> => [<<"thumbs_up">>, <<"heart">>],
-          <<"edited">> => I rem 2 =:= 0}
-    end,
-    #{<<"topic">> => <<"room:lobby">>, <<"event">> => <<"new_msg">>, <<"ref">> => <<"12">>,
-      <<"payload">> => #{<<"status">> => <<"ok">>, <<"messages">> => [Msg(I) || I <- lists:seq(1, 10)]}}.
+%% A Phoenix channel push as JSON decodes to (about 2 KB): term_bench.erl's phoenix_2k,
+%% compiled beside this module.
+payload() -> term_bench:phoenix().
 
 %% N sequential calls of rpc_bench:F() on Node, by erpc:call or rpc:call: microseconds.
 seq(How, Node, F, N) ->
