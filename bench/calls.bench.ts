@@ -4,7 +4,9 @@
  * callers, calls BEAM -> TS (a `node.serve` gen_server), round-trip latency (p50, p99)
  * of a ping-pong both ways, with a raw Node socket ping-pong as the floor, 20,000
  * small messages TS -> BEAM, and 2,000 messages of a 64 KiB binary each way (two
- * fragments each). Rounds are interleaved (TS, then BEAM, then TS...); each figure is
+ * fragments each). The call and round-trip rows are measured again for a second TS node
+ * started with `busyWait` (BUSY_WAIT_US, default 100 µs): see src/distribution/busy-wait.ts
+ * for why it matters on virtual machines. Rounds are interleaved (TS, then BEAM, then TS...); each figure is
  * the median of the rounds, printed with its ratio to the anchor and the target of
  * issue 10 (throughput: TS / BEAM >= 1.0; latency: TS / BEAM <= 1.1).
  *
@@ -40,6 +42,7 @@ const RTT = 2000;
 const RTT_CHUNK = 200;
 const MSGS = 20_000;
 const BIG = 2000;
+const BUSY_WAIT_US = Number(process.env.BUSY_WAIT_US ?? 100);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 
@@ -56,11 +59,15 @@ async function main(): Promise<void> {
   if (!avail.ok) throw new Error(`needs OTP 25: ${avail.reason}`);
   const dir = mkdtempSync(join(tmpdir(), 'nessie-calls-'));
   execFileSync('erlc', ['-o', dir, new URL('calls_bench.erl', import.meta.url).pathname]);
-  const port = await freeSharedPort(['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+  const port = await freeSharedPort(['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5']);
   const peerArgs = { cookie: COOKIE, epmdless: { port }, args: ['-pa', dir] };
   const b = await ErlPeer.start({ name: 'b@127.0.0.2', ...peerArgs });
   const c = await ErlPeer.start({ name: 'c@127.0.0.4', ...peerArgs });
   const ts = await Node.start({ name: 'ts@127.0.0.3', cookie: COOKIE, epmd: false, port, logger: silentLogger });
+  // The same rows again for a node that busy-waits after its writes, as BEAM's schedulers
+  // do. It is idle while `ts` is measured (its window closes BUSY_WAIT_US after its last
+  // write) and the other way round, so neither lends the other a spinning event loop.
+  const tsBusy = await Node.start({ name: 'tsbusy@127.0.0.5', cookie: COOKIE, epmd: false, port, logger: silentLogger, busyWait: BUSY_WAIT_US });
   const raw = await RawEcho.start('127.0.0.3');
   const rows: Record<string, Row> = {};
   const add = (row: string, kind: Kind, side: 'ts' | 'beam', value: number) => {
@@ -70,13 +77,15 @@ async function main(): Promise<void> {
   try {
     await b.eval('calls_bench:start().');
     // The TS side's servers, for BEAM -> TS: a gen_server echoing every call, and a pong.
-    await ts.serve('ts_echo', { handleCall: (request) => request });
-    const pong = ts.spawn({ name: 'ts_pong' });
-    void pong.serve((m) => {
-      if (m instanceof Tuple && m.length === 3 && m[0] === atom('ping')) pong.send(m[1] as never, tuple(atom('pong'), m[2]));
-    });
-    if ((await ts.ping(b.name)) !== 'pong') throw new Error('b not reachable');
-    await c.eval(`pong = net_adm:ping('${b.name}'), pong = net_adm:ping('${ts.name}').`);
+    for (const node of [ts, tsBusy]) {
+      await node.serve('ts_echo', { handleCall: (request) => request });
+      const pong = node.spawn({ name: 'ts_pong' });
+      void pong.serve((m) => {
+        if (m instanceof Tuple && m.length === 3 && m[0] === atom('ping')) pong.send(m[1] as never, tuple(atom('pong'), m[2]));
+      });
+      if ((await node.ping(b.name)) !== 'pong') throw new Error('b not reachable');
+    }
+    await c.eval(`pong = net_adm:ping('${b.name}'), pong = net_adm:ping('${ts.name}'), pong = net_adm:ping('${tsBusy.name}').`);
     const echo = { name: 'echo', node: b.name };
     const onC = async (expr: string) => c.eval(expr, 120_000);
     const beamRate = async (expr: string, n: number) => n / (Number(await onC(expr)) / 1e6);
@@ -86,30 +95,23 @@ async function main(): Promise<void> {
       add(`${row} p99 (µs)`, 'latency', side, percentile(times, 0.99));
     };
 
-    for (let round = 0; round < ROUNDS; round++) {
-      let t0 = performance.now();
-      for (let i = 0; i < SEQ; i++) await ts.call(echo, i);
-      add('sequential calls TS -> BEAM (/s)', 'rate', 'ts', SEQ / ((performance.now() - t0) / 1000));
-      add('sequential calls TS -> BEAM (/s)', 'rate', 'beam', await beamRate(`calls_bench:seq_calls({echo, '${b.name}'}, ${SEQ}).`, SEQ));
+    // Sequential calls both ways and round trips both ways, for one TS node: `label`
+    // names its rows. Each row's BEAM anchor is measured in the same turn.
+    const latencyRows = async (node: typeof ts, label: string) => {
+      const t0 = performance.now();
+      for (let i = 0; i < SEQ; i++) await node.call(echo, i);
+      add(`sequential calls TS -> BEAM${label} (/s)`, 'rate', 'ts', SEQ / ((performance.now() - t0) / 1000));
+      add(`sequential calls TS -> BEAM${label} (/s)`, 'rate', 'beam', await beamRate(`calls_bench:seq_calls({echo, '${b.name}'}, ${SEQ}).`, SEQ));
+      add(`sequential calls BEAM -> TS${label} (/s)`, 'rate', 'ts', await beamRate(`calls_bench:seq_calls({ts_echo, '${node.name}'}, ${SEQ}).`, SEQ));
+      add(`sequential calls BEAM -> TS${label} (/s)`, 'rate', 'beam', await beamRate(`calls_bench:seq_calls({echo, '${b.name}'}, ${SEQ}).`, SEQ));
 
-      t0 = performance.now();
-      await Promise.all(Array.from({ length: CONC }, async () => {
-        for (let i = 0; i < CONC_TOTAL / CONC; i++) await ts.call(echo, i);
-      }));
-      add(`${CONC} concurrent callers TS -> BEAM (/s)`, 'rate', 'ts', CONC_TOTAL / ((performance.now() - t0) / 1000));
-      add(`${CONC} concurrent callers TS -> BEAM (/s)`, 'rate', 'beam',
-        await beamRate(`calls_bench:conc_calls({echo, '${b.name}'}, ${CONC_TOTAL}, ${CONC}).`, CONC_TOTAL));
-
-      add('sequential calls BEAM -> TS (/s)', 'rate', 'ts', await beamRate(`calls_bench:seq_calls({ts_echo, '${ts.name}'}, ${SEQ}).`, SEQ));
-      add('sequential calls BEAM -> TS (/s)', 'rate', 'beam', await beamRate(`calls_bench:seq_calls({echo, '${b.name}'}, ${SEQ}).`, SEQ));
-
-      // Round trips: a TS client of BEAM's pong, a BEAM client of TS's pong, raw Node sockets,
-      // and BEAM <-> BEAM, the anchor of all three. They go in chunks, taken in turn: on this
-      // machine a round trip's time depends on whether the cores sleep between messages
-      // (about 12 us when they stay busy, 70-100 us when they sleep, for Node and BEAM alike),
-      // and that changes with the load of the moment; in turns, each side meets the same.
-      const me = ts.spawn();
-      const rtt = { client: [] as number[], server: [] as number[], raw: [] as number[], beam: [] as number[] };
+      // Round trips: a TS client of BEAM's pong, a BEAM client of TS's pong, and BEAM <-> BEAM,
+      // their anchor. They go in chunks, taken in turn: on this machine a round trip's time
+      // depends on whether the cores sleep between messages (about 12 us when they stay busy,
+      // 70-100 us when they sleep), and that changes with the load of the moment; in turns,
+      // each side meets the same.
+      const me = node.spawn();
+      const rtt = { client: [] as number[], server: [] as number[], beam: [] as number[] };
       for (let chunk = 0; chunk < RTT / RTT_CHUNK; chunk++) {
         for (let i = 0; i < RTT_CHUNK; i++) {
           const t = process.hrtime.bigint();
@@ -118,14 +120,39 @@ async function main(): Promise<void> {
           rtt.client.push(Number(process.hrtime.bigint() - t) / 1000);
         }
         rtt.beam.push(...(await beamRtts(`{pong, '${b.name}'}`)));
-        rtt.server.push(...(await beamRtts(`{ts_pong, '${ts.name}'}`)));
-        rtt.raw.push(...(await raw.rtts(RTT_CHUNK)));
+        rtt.server.push(...(await beamRtts(`{ts_pong, '${node.name}'}`)));
       }
       me.exit();
-      for (const [row, times] of [['TS client', rtt.client], ['TS server', rtt.server], ['raw Node sockets (floor)', rtt.raw]] as const) {
-        addLatency(`round trip, ${row}`, 'ts', times);
-        addLatency(`round trip, ${row}`, 'beam', rtt.beam);
+      for (const [row, times] of [['TS client', rtt.client], ['TS server', rtt.server]] as const) {
+        addLatency(`round trip, ${row}${label}`, 'ts', times);
+        addLatency(`round trip, ${row}${label}`, 'beam', rtt.beam);
       }
+    };
+
+    // Warm-up, not counted: the first calls of a run are the JIT's, not the library's.
+    for (const node of [ts, tsBusy]) for (let i = 0; i < SEQ; i++) await node.call(echo, i);
+    await beamRate(`calls_bench:seq_calls({echo, '${b.name}'}, ${SEQ}).`, SEQ);
+
+    for (let round = 0; round < ROUNDS; round++) {
+      await latencyRows(ts, '');
+      await latencyRows(tsBusy, ` (busyWait ${BUSY_WAIT_US} µs)`);
+      // Two raw Node sockets (no nessie code), the floor under a Node round trip.
+      const raw1: number[] = [];
+      const rawBeam: number[] = [];
+      for (let chunk = 0; chunk < RTT / RTT_CHUNK; chunk++) {
+        raw1.push(...(await raw.rtts(RTT_CHUNK)));
+        rawBeam.push(...(await beamRtts(`{pong, '${b.name}'}`)));
+      }
+      addLatency('round trip, raw Node sockets (floor)', 'ts', raw1);
+      addLatency('round trip, raw Node sockets (floor)', 'beam', rawBeam);
+
+      let t0 = performance.now();
+      await Promise.all(Array.from({ length: CONC }, async () => {
+        for (let i = 0; i < CONC_TOTAL / CONC; i++) await ts.call(echo, i);
+      }));
+      add(`${CONC} concurrent callers TS -> BEAM (/s)`, 'rate', 'ts', CONC_TOTAL / ((performance.now() - t0) / 1000));
+      add(`${CONC} concurrent callers TS -> BEAM (/s)`, 'rate', 'beam',
+        await beamRate(`calls_bench:conc_calls({echo, '${b.name}'}, ${CONC_TOTAL}, ${CONC}).`, CONC_TOTAL));
 
       const me1 = ts.spawn();
       t0 = performance.now();
@@ -158,6 +185,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await ts.stop();
+    await tsBusy.stop();
     await b.stop();
     await c.stop();
     raw.stop();

@@ -7,8 +7,8 @@
  *  2. connection setup (connect + handshake), median of 200: TS -> OTP and OTP -> OTP;
  *  3. messages per second, {seq, N} and a 1 KiB binary, 100,000 each: TS -> BEAM,
  *     BEAM -> TS, TS -> TS, against BEAM -> BEAM; medians of ROUNDS interleaved rounds;
- *  4. bytes per message on the wire, TS -> BEAM against BEAM -> BEAM (which uses the
- *     atom cache; we send atoms in full: issue 10);
+ *  4. bytes per message on the wire, TS -> BEAM against BEAM -> BEAM (both use the atom
+ *     cache on send for the control message's atoms);
  *  5. round-trip latency (median µs): TS <-> BEAM, TS <-> TS, against BEAM <-> BEAM;
  *  6. DnsCluster: time to full mesh for 10, 30, 60 TS nodes (1 s interval), and one
  *     discovery round with 0 and with 50 hung addresses (no BEAM anchor).
@@ -20,11 +20,16 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { atom, DnsCluster, DnsQuery, Node, defaultResolver, silentLogger, tuple, type Term, type Tuple } from '../src/index.js';
+import type { Node as TsNode, Term, Tuple } from '../src/index.js';
 import { DemoDnsServer } from '../examples/demo/dns-server.js';
 import { ErlPeer, otpAvailability } from '../test/support/erl-peer.js';
 import { freeSharedPort } from '../test/support/ports.js';
 import { loadLine, machineLine } from './machine.js';
+
+// NESSIE_SRC=/other/checkout/src measures another checkout's code (before/after), as calls.bench.ts does.
+const src = process.env.NESSIE_SRC ?? new URL('../src/', import.meta.url).pathname;
+const ext = import.meta.url.endsWith('.js') ? 'js' : 'ts';
+const { atom, DnsCluster, DnsQuery, Node, defaultResolver, silentLogger, tuple } = (await import(`${src}/index.${ext}`)) as typeof import('../src/index.js');
 
 const COOKIE = 'bench-cookie';
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -105,7 +110,7 @@ async function idleConnections(): Promise<void> {
   }
 }
 
-async function connectionSetup(erlB: ErlPeer, erlC: ErlPeer, ts: Node): Promise<void> {
+async function connectionSetup(erlB: ErlPeer, erlC: ErlPeer, ts: TsNode): Promise<void> {
   const tsTimes: number[] = [];
   for (let i = 0; i < 200; i++) {
     const t0 = process.hrtime.bigint();
@@ -121,7 +126,7 @@ async function connectionSetup(erlB: ErlPeer, erlC: ErlPeer, ts: Node): Promise<
   console.table([{ 'TS -> OTP': tsUs, 'OTP -> OTP': otp, 'TS / OTP (<= 1 is as fast)': ratio(tsUs, otp) }]);
 }
 
-async function throughput(erlB: ErlPeer, erlC: ErlPeer, ts: Node, ts2: Node): Promise<void> {
+async function throughput(erlB: ErlPeer, erlC: ErlPeer, ts: TsNode, ts2: TsNode): Promise<void> {
   const N = 100_000;
   const kib = Buffer.alloc(1024, 7);
   const payloads: Record<string, { ts: (i: number) => Term; erl: string }> = {
@@ -178,7 +183,7 @@ async function throughput(erlB: ErlPeer, erlC: ErlPeer, ts: Node, ts2: Node): Pr
 }
 
 /** Bytes per message on the wire: TS -> BEAM (our connection's counter) against BEAM -> BEAM (the dist port's send_oct). */
-async function bytesPerMessage(erlB: ErlPeer, erlC: ErlPeer, ts: Node): Promise<void> {
+async function bytesPerMessage(erlB: ErlPeer, erlC: ErlPeer, ts: TsNode): Promise<void> {
   const N = 20_000;
   const kib = Buffer.alloc(1024, 7);
   const rows: Record<string, Record<string, number>> = {};
@@ -195,11 +200,11 @@ async function bytesPerMessage(erlB: ErlPeer, erlC: ErlPeer, ts: Node): Promise<
     rows[name] = { 'TS -> BEAM': +tsBytes.toFixed(1), 'BEAM -> BEAM': +beamBytes.toFixed(1), 'TS / BEAM': ratio(tsBytes, beamBytes) };
   }
   results.bytesPerMessage = rows;
-  console.log(`\nbytes per message on the wire, framing included (BEAM uses the atom cache on send; we do not); ${loadLine()}`);
+  console.log(`\nbytes per message on the wire, framing included; ${loadLine()}`);
   console.table(rows);
 }
 
-async function latency(erlB: ErlPeer, erlC: ErlPeer, ts: Node, ts2: Node): Promise<void> {
+async function latency(erlB: ErlPeer, erlC: ErlPeer, ts: TsNode, ts2: TsNode): Promise<void> {
   const K = 2000;
   await erlB.eval('dist_bench:start_echo().');
   const echo2 = ts2.spawn({ name: 'echo' });
@@ -248,7 +253,7 @@ async function clusterConvergence(): Promise<void> {
       const hosts = Array.from({ length: n }, (_, i) => `127.0.3.${i + 1}`);
       const port = await freeSharedPort(hosts);
       dns.records.set('mesh.bench.test', hosts);
-      const nodes: Node[] = [];
+      const nodes: TsNode[] = [];
       const handles = [];
       const t0 = performance.now();
       for (const h of hosts) {

@@ -9,6 +9,8 @@
 %%   "quit" -> halts.
 -module(term_bench).
 -export([main/1]).
+%% rpc_bench.erl sends the same Phoenix-like payload.
+-export([phoenix/0]).
 
 main([Dir]) ->
     [ok = file:write_file(filename:join(Dir, atom_to_list(Name) ++ ".bin"), term_to_binary(Term))

@@ -66,7 +66,8 @@ export type { Term, DecodedTerm, DecodedImproperList, TupleConstructor } from '.
 export type { Logger, LoggerOption, LogFunction, LogLevel } from './logger.js';
 export type { NodeOptions } from './node/options.js';
 export type { NodeTlsOptions } from './node/tls-options.js';
-export type { NodeEvents, NodedownReason, NodeStats } from './node/node.js';
+export type { NodeEvents, NodedownReason, NodeStats, SpawnOptions, ServeOptions } from './node/node.js';
+export type { Binaries } from './node/binaries.js';
 export type { ConnectionStats } from './distribution/connection.js';
 export type { ConnectResult } from './node/connections.js';
 export type { Destination, GlobalName } from './node/process.js';

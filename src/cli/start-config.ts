@@ -43,6 +43,7 @@ const OPTIONS = {
   interval: { type: 'string' },
   'connect-timeout': { type: 'string' },
   ticktime: { type: 'string' },
+  'busy-wait': { type: 'string' },
   'dns-server': { type: 'string', multiple: true },
   'no-epmd': { type: 'boolean' },
   port: { type: 'string' },
@@ -90,6 +91,7 @@ export function readStartConfig(argv: string[], env: NodeJS.ProcessEnv): StartCo
   const port = integerOption('--port', v.port, 0, 65535, 'a port', 'start');
   if (v['no-epmd'] && (port === undefined || port === 0)) refuse('--no-epmd needs --port P: without EPMD every node listens on the same known port');
   const ticktime = integerOption('--ticktime', v.ticktime, 1, 3600, 'a number of seconds', 'start');
+  const busyWait = integerOption('--busy-wait', v['busy-wait'], 0, 10_000, 'a number of µs', 'start');
   const connectTimeout = integerOption('--connect-timeout', v['connect-timeout'], 1, DAY_MS, 'a number of ms', 'start');
   const interval = integerOption('--interval', v.interval, 1, DAY_MS, 'a number of ms', 'start') ?? 5000;
 
@@ -134,6 +136,7 @@ export function readStartConfig(argv: string[], env: NodeJS.ProcessEnv): StartCo
     ...(v.hidden ? { hidden: true } : {}),
     ...(ticktime === undefined ? {} : { ticktime }),
     ...(connectTimeout === undefined ? {} : { connectTimeout }),
+    ...(busyWait === undefined ? {} : { busyWait }),
   };
   // The node's own checks (the cookie's source among them), now rather than after the status server is up.
   try {

@@ -26,6 +26,8 @@ Options (a flag overrides the variable in brackets):
   --interval MS            poll interval (default 5000)
   --connect-timeout MS     per-connect timeout (default 7000)
   --ticktime S             net_ticktime in seconds (default 60)
+  --busy-wait US           after each write, poll this long before sleeping, as BEAM's
+                           schedulers do (0 to 10000; default 0): cuts round trips on VMs
   --dns-server HOST:PORT   ask this DNS server (repeatable; default: the system's)
   --no-epmd --port P       EPMD-less: listen on P and assume every peer does too
   --port P                 distribution port (default: any)

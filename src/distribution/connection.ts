@@ -19,11 +19,13 @@
  */
 import type { Socket } from 'node:net';
 import { ConnectionClosedError, DistProtocolError, ErrorCode, NessieError } from '../errors.js';
-import { decodeTerm } from '../term/decode.js';
+import { decodeTerm, type DecodeContext } from '../term/decode.js';
 import { writeTerm } from '../term/encode.js';
 import { Tag, VERSION_MAGIC } from '../term/tags.js';
 import { Tuple, type Atom, type Term } from '../term/types.js';
 import { Writer } from '../term/writer.js';
+import { OutgoingAtomCache } from './atom-cache-out.js';
+import type { BusyWait } from './busy-wait.js';
 import { AtomCache, atomCacheRefsEnd, EMPTY_DIST_HEADER, readFragmentIds } from './dist-header.js';
 import { downgrade, needsDowngrade } from './downgrade.js';
 import { DFLAG_DIST_HDR_ATOM_CACHE, DFLAG_FRAGMENTS } from './flags.js';
@@ -34,6 +36,12 @@ import type { Logger } from '../logger.js';
 /** What the node does with what arrives on a connection. */
 export interface ConnectionHandler {
   onControl(conn: DistConnection, control: Tuple, payload: Term | undefined): void;
+  /**
+   * How binaries in the payload of `control` are to be decoded (the receiving process
+   * may ask for strings); undefined for the default, Buffers. Asked before the payload
+   * is decoded.
+   */
+  payloadBinaries?(conn: DistConnection, control: Tuple): DecodeContext['binaries'];
   onClose(conn: DistConnection, reason: NessieError | undefined): void;
 }
 
@@ -50,6 +58,8 @@ export interface ConnectionOptions {
   ticktimeMs: number;
   /** Largest message accepted, whole or reassembled from fragments. */
   maxMessageSize: number;
+  /** Keeps the event loop polling for a while after each write, when the node asks for it. */
+  busyWait?: BusyWait;
   /** Bytes queued for the socket above which `send` reports busy (OTP's dist_buf_busy_limit, 1 MiB by default). */
   busyLimit: number;
   /** Messages larger than this are sent in fragments, when the peer accepts them. */
@@ -112,9 +122,9 @@ function batchSizeFor(bytes: number): number {
 }
 
 /**
- * The head of a continuation fragment: its packet's length prefix, VERSION_MAGIC,
- * DIST_FRAG_CONT, and 64-bit sequence and fragment ids. A start fragment's has one
- * byte more: its atom cache header, with no refs.
+ * The head of a fragment: its packet's length prefix, VERSION_MAGIC, DIST_FRAG_HEADER
+ * or DIST_FRAG_CONT, and 64-bit sequence and fragment ids. (A start fragment's atom
+ * cache part is the first bytes of its body: see `send`.)
  */
 const FRAGMENT_HEAD_SIZE = 4 + 2 + 8 + 8;
 
@@ -148,6 +158,8 @@ export class DistConnection {
   readonly peerCreation: number;
   private readonly framer: PacketFramer;
   private readonly atomCache = new AtomCache();
+  /** The atom cache on send, when the peer takes one (DFLAG_DIST_HDR_ATOM_CACHE). */
+  private readonly sendCache: OutgoingAtomCache | undefined;
   private readonly fragments: FragmentAssembler;
   /**
    * The batch: messages encoded since the last flush. Its buffer is allocated by the
@@ -197,6 +209,7 @@ export class DistConnection {
     // form only when neither is (erts_prepare_dist_ext in external.c, OTP 22+).
     this.passThrough = (options.peerFlags & (DFLAG_DIST_HDR_ATOM_CACHE | DFLAG_FRAGMENTS)) === 0n;
     this.canFragment = (options.peerFlags & DFLAG_FRAGMENTS) !== 0n;
+    this.sendCache = (options.peerFlags & DFLAG_DIST_HDR_ATOM_CACHE) === 0n ? undefined : new OutgoingAtomCache();
     this.mustDowngrade = needsDowngrade(options.peerFlags);
     this.fragments = new FragmentAssembler(
       {
@@ -277,6 +290,7 @@ export class DistConnection {
     // Where the body of a message to be fragmented starts in the batch buffer, and where it ends.
     let fragmentsFrom = -1;
     let bodyEnd = 0;
+    let usedCache = false;
     try {
       const lenAt = w.skip(4);
       if (this.passThrough) {
@@ -288,19 +302,28 @@ export class DistConnection {
           writeTerm(w, payload, 'payload');
         }
       } else {
-        w.bytes(EMPTY_DIST_HEADER);
-        writeTerm(w, control, 'control');
+        if (this.sendCache === undefined) {
+          w.bytes(EMPTY_DIST_HEADER);
+          writeTerm(w, control, 'control');
+        } else {
+          usedCache = true;
+          this.sendCache.writeHeaderAndControl(w, control);
+        }
         if (payload !== undefined) writeTerm(w, payload, 'payload');
       }
       const size = w.pos - lenAt - 4;
       if (size > this.options.fragmentSize && this.canFragment) {
-        fragmentsFrom = lenAt + 4 + EMPTY_DIST_HEADER.length;
+        // The fragments carry all but the header's first two bytes (131, 68): the start
+        // fragment's own header (131, 69, ids) is followed by the same cache references.
+        fragmentsFrom = lenAt + 4 + 2;
         bodyEnd = w.pos;
         this.writeFragmentHeaders(w, bodyEnd - fragmentsFrom);
       } else {
         w.patchUint32(lenAt, size);
       }
     } catch (err) {
+      // The peer never sees this message, nor so the cache entries it would have made.
+      if (usedCache) this.sendCache!.rollback();
       // The batch holds other messages before this one: leave them whole.
       w.pos = start;
       // A huge value that failed late may have grown the batch buffer; don't pin it.
@@ -337,8 +360,8 @@ export class DistConnection {
   /**
    * Writes into the batch, after the body of a message of `bodyLength` bytes to be sent
    * in fragments, the head of each fragment: its packet's length prefix and its
-   * fragment header (the start one with no atom cache refs). The control message and a
-   * first part of the payload go in the start fragment, the rest follows in
+   * fragment header (the body starts with the start fragment's atom cache part). The
+   * control message and a first part of the payload go in the start fragment, the rest follows in
    * continuation fragments, their ids counting down to 1 (see writeFragments). No
    * BigInt: the ids are numbers, split into two 32-bit halves.
    */
@@ -346,16 +369,13 @@ export class DistConnection {
     const size = this.options.fragmentSize;
     const count = Math.ceil(bodyLength / size);
     const sequenceId = this.nextSequenceId++;
-    w.ensure(count * FRAGMENT_HEAD_SIZE + 1);
+    w.ensure(count * FRAGMENT_HEAD_SIZE);
     for (let i = 0; i < count; i++) {
-      const start = i === 0;
-      const chunk = Math.min(size, bodyLength - i * size);
-      w.uint32((start ? 19 : 18) + chunk);
+      w.uint32(FRAGMENT_HEAD_SIZE - 4 + Math.min(size, bodyLength - i * size));
       w.uint8(VERSION_MAGIC);
-      w.uint8(start ? Tag.DIST_FRAG_HEADER : Tag.DIST_FRAG_CONT);
+      w.uint8(i === 0 ? Tag.DIST_FRAG_HEADER : Tag.DIST_FRAG_CONT);
       writeUint64(w, sequenceId);
       writeUint64(w, count - i);
-      if (start) w.uint8(0); // NumberOfAtomCacheRefs
     }
   }
 
@@ -367,7 +387,7 @@ export class DistConnection {
   private writeFragments(buf: Buffer, bodyFrom: number, bodyEnd: number): void {
     const size = this.options.fragmentSize;
     for (let at = bodyFrom, head = bodyEnd; at < bodyEnd; at += size) {
-      const headEnd = head + (at === bodyFrom ? FRAGMENT_HEAD_SIZE + 1 : FRAGMENT_HEAD_SIZE);
+      const headEnd = head + FRAGMENT_HEAD_SIZE;
       const end = Math.min(at + size, bodyEnd);
       this.socket.write(buf.subarray(head, headEnd));
       this.socket.write(buf.subarray(at, end));
@@ -434,6 +454,7 @@ export class DistConnection {
       this.takeBackIfWritten(buf);
     }
     this.wroteSinceTick = true;
+    this.options.busyWait?.afterWrite();
     // The socket may have taken it all without ever emitting 'drain'.
     this.onDrain();
   }
@@ -561,7 +582,7 @@ export class DistConnection {
   /** Decodes the control message and its payload from `buf` at `offset` and hands them on. */
   private deliver(buf: Buffer, offset: number, atomCache: Atom[], versioned: boolean): void {
     // One decode budget for the control message and its payload together.
-    const ctx = { atomCache, termsLeft: this.maxTermsPerMessage };
+    const ctx: DecodeContext = { atomCache, termsLeft: this.maxTermsPerMessage, binaries: undefined };
     const first = decodeTerm(buf, versioned ? this.afterVersion(buf, offset) : offset, ctx);
     const control = first.term;
     if (!(control instanceof Tuple) || control.length === 0 || typeof control[0] !== 'number') {
@@ -570,6 +591,7 @@ export class DistConnection {
     let payload: Term | undefined;
     let end = first.offset;
     if (end < buf.length) {
+      ctx.binaries = this.options.handler.payloadBinaries?.(this, control);
       const second = decodeTerm(buf, versioned ? this.afterVersion(buf, end) : end, ctx);
       payload = second.term;
       end = second.offset;

@@ -3,9 +3,8 @@
  * is agreed: atom cache updates and references, and the fragment header variants.
  * Spec: erts/doc/guides/erl_ext_dist.md, "Distribution Header".
  *
- * We read full headers (a BEAM peer fills our cache as it likes) but write the
- * shortest valid one, with no cache references: encoding atoms in full costs a few
- * bytes and saves us keeping the peer's view of a cache in step.
+ * We read full headers (a BEAM peer fills our cache as it likes); what we write is in
+ * atom-cache-out.ts (references for control messages' atoms) or EMPTY_DIST_HEADER.
  */
 import { DistProtocolError } from '../errors.js';
 import { Atom, MAX_ATOM_CHARACTERS } from '../term/types.js';
@@ -113,13 +112,16 @@ export function readFragmentIds(buf: Buffer, offset: number, peer: string): { se
   return { sequenceId: buf.readBigUInt64BE(offset), fragmentId: buf.readBigUInt64BE(offset + 8), offset: offset + 16 };
 }
 
-/** Writes a fragment header (start: 69 plus an empty atom cache part; continuation: 70). */
+/**
+ * Writes a fragment header (start: 69; continuation: 70). A start fragment's atom
+ * cache part is not in it: it comes first in the fragment's data, as the message's
+ * normal header had it after 131, 68.
+ */
 export function fragmentHeader(start: boolean, sequenceId: bigint, fragmentId: bigint): Buffer {
-  const out = Buffer.allocUnsafe(start ? 19 : 18);
+  const out = Buffer.allocUnsafe(18);
   out[0] = VERSION_MAGIC;
   out[1] = start ? Tag.DIST_FRAG_HEADER : Tag.DIST_FRAG_CONT;
   out.writeBigUInt64BE(sequenceId, 2);
   out.writeBigUInt64BE(fragmentId, 10);
-  if (start) out[18] = 0; // NumberOfAtomCacheRefs
   return out;
 }

@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import { ConnectionClosedError, HandshakeError, NessieError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { acceptHandshake, type PeerNameVerdict } from '../distribution/acceptor.js';
+import type { BusyWait } from '../distribution/busy-wait.js';
 import { DistConnection, type ConnectionHandler } from '../distribution/connection.js';
 import { DFLAG_PUBLISHED } from '../distribution/flags.js';
 import { initiateHandshake, type HandshakeResult } from '../distribution/initiator.js';
@@ -20,6 +21,7 @@ import { resolveSimultaneous } from '../distribution/handshake.js';
 import { tcpTransport, type Listener, type Transport } from '../distribution/transport.js';
 import { portPlease2 } from '../epmd/client.js';
 import type { Tuple, Term } from '../term/types.js';
+import type { Binaries } from './binaries.js';
 import { HandshakeFailureLog } from './handshake-failures.js';
 import { checkPeerName, hostOf } from './node-name.js';
 
@@ -45,6 +47,8 @@ export interface ConnectionsOptions {
   maxFragmentBytes?: number;
   fragmentTimeoutMs?: number;
   fragmentSize: number;
+  /** Keeps the event loop polling after writes (NodeOptions.busyWait); none by default. */
+  busyWait?: BusyWait;
   logger: Logger;
   /** TCP or TLS under every connection, both directions. Default plain TCP. */
   transport?: Transport;
@@ -54,6 +58,8 @@ export interface ConnectionsOptions {
 
 export interface ConnectionEvents {
   onControl(peer: string, control: Tuple, payload: Term | undefined): void;
+  /** How binaries in the payload of `control` are to be decoded (see ConnectionHandler); undefined: Buffers. */
+  payloadBinaries?(control: Tuple): Binaries | undefined;
   onUp(peer: string, hidden: boolean): void;
   onDown(peer: string, hidden: boolean, reason: NessieError | undefined): void;
 }
@@ -149,6 +155,8 @@ export class Connections implements ConnectionHandler {
     this.stopped = true;
     for (const conn of [...this.live.values()]) conn.close();
     for (const s of this.sockets) s.destroy();
+    // Closing flushed what was queued; nothing more will be written to wait after.
+    this.o.busyWait?.stop();
     this.failures.flush();
     const server = this.server;
     if (server !== undefined) await server.close();
@@ -157,6 +165,10 @@ export class Connections implements ConnectionHandler {
   // ConnectionHandler, called by each DistConnection.
   onControl(conn: DistConnection, control: Tuple, payload: Term | undefined): void {
     this.o.events.onControl(conn.peerName, control, payload);
+  }
+
+  payloadBinaries(_conn: DistConnection, control: Tuple): Binaries | undefined {
+    return this.o.events.payloadBinaries?.(control);
   }
 
   onClose(conn: DistConnection, reason: NessieError | undefined): void {
@@ -395,6 +407,7 @@ export class Connections implements ConnectionHandler {
       maxFragmentBytes: this.o.maxFragmentBytes,
       fragmentTimeoutMs: this.o.fragmentTimeoutMs,
       fragmentSize: this.o.fragmentSize,
+      ...(this.o.busyWait === undefined ? {} : { busyWait: this.o.busyWait }),
       handler: this,
       logger: this.o.logger,
     });

@@ -8,6 +8,7 @@
  */
 import { CallError, TimeoutError } from '../errors.js';
 import { atom, ImproperList, Pid, Reference, Tuple, tuple, type Term } from '../term/types.js';
+import type { Binaries } from './binaries.js';
 import type { Destination } from './process.js';
 import type { Inbox } from './registry.js';
 import { NOCONNECTION, type Router } from './router.js';
@@ -78,6 +79,8 @@ export class PendingCall implements Inbox {
     private readonly localNode: string,
     private readonly router: Router,
     timeoutMs: number,
+    /** How binaries in the reply arrive (the caller's choice; binaries.ts). */
+    readonly binaries: Binaries,
   ) {
     this.promise = new Promise<Term>((resolve, reject) => {
       this.resolve = resolve;
@@ -89,10 +92,19 @@ export class PendingCall implements Inbox {
   /**
    * Sends `message` (made from the call's `From`) to `dest` from `pid` (the node's own
    * process), with an alias and a monitor (OTP 24+ gen:call): a late reply to the alias,
-   * once removed, is dropped, and the monitor ends the wait early.
+   * once removed, is dropped, and the monitor ends the wait early. A reply from another
+   * node arrives with its binaries as `binaries` says.
    */
-  static start(router: Router, pid: Pid, ref: Reference, dest: Destination, build: (from: Tuple) => Term, timeoutMs: number): Promise<Term> {
-    const call = new PendingCall(pid, ref, dest, router.registry.nodeAtom.name, router, timeoutMs);
+  static start(
+    router: Router,
+    pid: Pid,
+    ref: Reference,
+    dest: Destination,
+    build: (from: Tuple) => Term,
+    timeoutMs: number,
+    binaries: Binaries = 'buffer',
+  ): Promise<Term> {
+    const call = new PendingCall(pid, ref, dest, router.registry.nodeAtom.name, router, timeoutMs, binaries);
     router.registry.addAlias(ref, call);
     router.monitor(call, dest, ref);
     if (call.done) return call.promise; // the monitor fired at once: noproc

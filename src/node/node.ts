@@ -6,6 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { CallError, EpmdError, ErrorCode, InvalidOptionError, NessieError, NotRunningError, RpcError } from '../errors.js';
+import { BusyWait } from '../distribution/busy-wait.js';
 import type { ConnectionStats } from '../distribution/connection.js';
 import { parseControl } from '../distribution/control.js';
 import { LOCAL_DIST_FLAGS, DFLAG_PUBLISHED } from '../distribution/flags.js';
@@ -15,6 +16,7 @@ import { atom, Atom, Pid, Reference, Tuple, tuple, type Term } from '../term/typ
 import { Connections, type ConnectResult } from './connections.js';
 import { TlsTransport } from '../distribution/transport.js';
 import { resolveTlsOptions, type NodeTlsOptions } from './tls-options.js';
+import { checkBinaries, receiverBinaries, type Binaries } from './binaries.js';
 import { aliasOfTag, GEN_CALL, GEN_CAST, PendingCall, replyFor } from './gen.js';
 import { PgScope } from './pg/scope.js';
 import { startGenServer, type GenServer, type GenServerHandlers } from './gen-server.js';
@@ -55,6 +57,20 @@ const NOPROC = atom('noproc');
 const WHEREIS = atom('whereis');
 /** Signals held per node while its connection is set up (see outbox.ts). */
 const MAX_HELD_SIGNALS = 65536;
+
+/** Options of `node.spawn`. */
+export interface SpawnOptions {
+  /** A name to register the process under, like register/2. */
+  name?: string | undefined;
+  /** How binaries in messages from other nodes arrive in its mailbox; default the node's `binaries` option (NodeOptions.binaries). */
+  binaries?: Binaries | undefined;
+}
+
+/** Options of `node.serve`. */
+export interface ServeOptions {
+  /** How binaries in calls and messages from other nodes arrive; default the node's `binaries` option (NodeOptions.binaries). */
+  binaries?: Binaries | undefined;
+}
 
 /** What `node.stats()` answers: traffic counters of the distribution connections. */
 export interface NodeStats {
@@ -108,6 +124,7 @@ export class Node extends EventEmitter<NodeEvents> {
     });
     this.router = new Router(new Registry(this.nodeAtom, creation), new Relations(this.name), this.outbox, this.refs, o.logger);
     this.router.globalLookup = (name) => this.globalWhereis(name);
+    this.router.stringsWanted = o.binaries !== 'buffer';
     const erpc: ErpcOptions = {
       router: this.router,
       exposed: this.exposed,
@@ -124,7 +141,7 @@ export class Node extends EventEmitter<NodeEvents> {
     void this.serveSystem();
     startNetKernel(this.router, o.logger);
     if (!o.hidden) startGlobal(this.router, this.nodeAtom, o.logger);
-    startRex({ router: this.router, nodeAtom: this.nodeAtom, exposed: this.exposed, logger: o.logger });
+    startRex({ router: this.router, nodeAtom: this.nodeAtom, exposed: this.exposed, logger: o.logger, binaries: o.binaries });
   }
 
   /**
@@ -158,9 +175,11 @@ export class Node extends EventEmitter<NodeEvents> {
       maxFragmentBytes: o.maxFragmentBytes,
       fragmentTimeoutMs: o.fragmentTimeoutMs,
       fragmentSize: FRAGMENT_SIZE,
+      ...(o.busyWaitUs > 0 ? { busyWait: new BusyWait(o.busyWaitUs) } : {}),
       logger: o.logger,
       events: {
         onControl: (peer, control, payload) => node?.onControl(peer, control, payload),
+        payloadBinaries: (control) => node?.payloadBinaries(control),
         onUp: (peer, hidden) => node?.onUp(peer, hidden),
         onDown: (peer, hidden, reason) => node?.onDown(peer, hidden, reason),
       },
@@ -251,10 +270,15 @@ export class Node extends EventEmitter<NodeEvents> {
     return this.connections.disconnect(name);
   }
 
-  /** A new TypeScript process, registered under `name` if given. */
-  spawn(options: { name?: string } = {}): Process {
+  /**
+   * A new TypeScript process, registered under `name` if given. `binaries` says how
+   * binaries in messages from other nodes arrive in its mailbox (default: the node's
+   * `binaries` option; see NodeOptions.binaries).
+   * @throws InvalidOptionError for a bad `binaries`; Error when `name` is already registered.
+   */
+  spawn(options: SpawnOptions = {}): Process {
     this.assertRunning();
-    return this.router.spawn(options.name);
+    return this.router.spawn(options.name, this.binariesOf(options));
   }
 
   /** The local process registered as `name`, like whereis/1. */
@@ -339,7 +363,7 @@ export class Node extends EventEmitter<NodeEvents> {
 
   /** Sends `build(From)` to `dest` and waits for `{Tag, Reply}` the way gen:call does (see PendingCall). */
   private request(dest: Destination, build: (from: Tuple) => Term, timeoutMs: number): Promise<Term> {
-    return PendingCall.start(this.router, this.system.pid, this.refs.make(), dest, build, timeoutMs);
+    return PendingCall.start(this.router, this.system.pid, this.refs.make(), dest, build, timeoutMs, this.o.binaries);
   }
 
   /**
@@ -358,14 +382,17 @@ export class Node extends EventEmitter<NodeEvents> {
    * and `node.call` one message at a time. A handler that throws ends only that server,
    * with `{js_exception, Message}`, which its callers get as their exit reason.
    * Resolves once `init` has run; rejects with init's error (the process exits).
-   * Rejects with an Error when `name` is already registered, NotRunningError when the node is stopped.
+   * `options.binaries` as for `spawn` (default: the node's `binaries` option).
+   * Rejects with an Error when `name` is already registered, NotRunningError when the node is stopped,
+   * InvalidOptionError for a bad `binaries`.
    */
-  serve<State>(handlers: GenServerHandlers<State>): Promise<GenServer>;
-  serve<State>(name: string, handlers: GenServerHandlers<State>): Promise<GenServer>;
-  async serve<State>(a: string | GenServerHandlers<State>, b?: GenServerHandlers<State>): Promise<GenServer> {
-    const [name, handlers] = typeof a === 'string' ? [a, b ?? {}] : [undefined, a];
+  serve<State>(handlers: GenServerHandlers<State>, options?: ServeOptions): Promise<GenServer>;
+  serve<State>(name: string, handlers: GenServerHandlers<State>, options?: ServeOptions): Promise<GenServer>;
+  async serve<State>(a: string | GenServerHandlers<State>, b?: GenServerHandlers<State> | ServeOptions, c?: ServeOptions): Promise<GenServer> {
+    const [name, handlers, options] =
+      typeof a === 'string' ? [a, (b ?? {}) as GenServerHandlers<State>, c ?? {}] : [undefined, a, (b ?? {}) as ServeOptions];
     const host = { sendReply: this.router.sendCheckedReply.bind(this.router), logger: this.o.logger };
-    return startGenServer(this.spawn(name === undefined ? {} : { name }), handlers, host);
+    return startGenServer(this.spawn({ name, binaries: options.binaries }), handlers, host);
   }
 
   /**
@@ -446,6 +473,15 @@ export class Node extends EventEmitter<NodeEvents> {
     this.epmd.registration?.close();
     await this.epmd.server?.stop();
     this.o.logger.info(`node ${this.name} stopped`);
+  }
+
+  /** How the payload of a control message from a peer is to be decoded: as its receiver asked (binaries.ts). */
+  private payloadBinaries(control: Tuple): Binaries | undefined {
+    return this.router.stringsWanted ? receiverBinaries(control, this.router.registry, this.o.binaries) : undefined;
+  }
+
+  private binariesOf(options: { binaries?: Binaries | undefined }): Binaries {
+    return options.binaries === undefined ? this.o.binaries : checkBinaries('binaries', options.binaries);
   }
 
   /** A control message from a peer; a malformed one throws, which drops that connection only. */

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { InvalidOptionError } from '../errors.js';
 import { consoleLogger, toLogger, type Logger, type LoggerOption } from '../logger.js';
+import { checkBinaries, type Binaries } from './binaries.js';
 import { resolveCookie } from './cookie.js';
 import { parseNodeName, type NodeName } from './node-name.js';
 import { resolveTlsOptions, type NodeTlsOptions } from './tls-options.js';
@@ -57,6 +58,15 @@ export interface NodeOptions {
   maxFragmentBytes?: number | undefined;
   /** A fragmented message that gets no fragment for this long (ms) closes its connection. Default the ticktime. */
   fragmentTimeout?: number | undefined;
+  /**
+   * Busy waiting, in µs, like erl's `+sbwt`: after each write to a peer the event loop
+   * keeps polling for this long instead of sleeping, so an answer that comes back in
+   * the window is read at once. On virtual machines, where waking a sleeping thread
+   * goes through the hypervisor, this cuts round trips and sequential calls to a
+   * fraction (see README, Performance); it costs up to that much CPU after each burst
+   * of writes. Default 0 (off); 0 to 10000.
+   */
+  busyWait?: number | undefined;
   /** Where log lines go: a Logger object (pino, console...) or a `(level, message)` function. Default: warnings and errors on the console. */
   logger?: LoggerOption | undefined;
   /**
@@ -65,6 +75,24 @@ export interface NodeOptions {
    * plain TCP. Default: plain TCP.
    */
   tls?: NodeTlsOptions | undefined;
+  /**
+   * How binaries in messages from other nodes arrive at this node's processes (those
+   * of `node.spawn` and `node.serve`, unless they choose otherwise), in `node.call`
+   * replies, and in the arguments of exposed functions called by rpc or erpc:
+   *
+   * - `'buffer'` (the default): every binary is a Buffer. Lossless and typed.
+   * - `'utf8-keys'`: a map key that is valid UTF-8 is a string, so an Elixir map with
+   *   binary keys (`%{"id" => 1}`, Phoenix payloads, JSON) reads `m.get('id')`; values
+   *   stay Buffers. Repeated keys cost no allocation, so it is also the fastest.
+   * - `'utf8'`: every binary that is valid UTF-8 is a string.
+   *
+   * Binaries that are not valid UTF-8 stay Buffers, and a string encodes back to the
+   * same bytes, so nothing is lost but the JavaScript type (`<<"a">>` and `"a"` are the
+   * same Erlang term). The node's own services (rex, net_kernel, global, pg scopes) keep
+   * Buffers whatever this says, and so do exit reasons (DOWN and `'EXIT'` messages);
+   * a message from a process on this node arrives as it was sent, not decoded at all.
+   */
+  binaries?: Binaries | undefined;
 }
 
 export interface ResolvedNodeOptions {
@@ -82,11 +110,15 @@ export interface ResolvedNodeOptions {
   maxTermsPerMessage: number;
   maxFragmentBytes: number;
   fragmentTimeoutMs: number;
+  busyWaitUs: number;
   logger: Logger;
   tls: TlsSettings | undefined;
+  binaries: Binaries;
 }
 
 export const DEFAULT_EPMD_PORT = 4369;
+/** 10 ms: a longer window would be a CPU spent polling rather than a wait for an answer. */
+const MAX_BUSY_WAIT_US = 10_000;
 
 export function resolveNodeOptions(o: NodeOptions, env: NodeJS.ProcessEnv = process.env): ResolvedNodeOptions {
   if (o === null || typeof o !== 'object') throw new InvalidOptionError('options', 'an object with at least { name }', o);
@@ -129,14 +161,23 @@ export function resolveNodeOptions(o: NodeOptions, env: NodeJS.ProcessEnv = proc
     maxTermsPerMessage: positive('maxTermsPerMessage', o.maxTermsPerMessage ?? 1 << 20),
     maxFragmentBytes: positive('maxFragmentBytes', o.maxFragmentBytes ?? maxMessageSize),
     fragmentTimeoutMs: positive('fragmentTimeout', o.fragmentTimeout ?? ticktime * 1000),
+    busyWaitUs: busyWait(o.busyWait ?? 0),
     logger: o.logger === undefined ? consoleLogger(`[nessie ${name.name}]`) : toLogger(o.logger),
     tls: resolveTlsOptions(o.tls),
+    binaries: o.binaries === undefined ? 'buffer' : checkBinaries('binaries', o.binaries),
   };
 }
 
 function checkPort(option: string, v: unknown, allowZero: boolean): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < (allowZero ? 0 : 1) || v > 65535) {
     throw new InvalidOptionError(option, `an integer port from ${allowZero ? 0 : 1} to 65535`, v);
+  }
+  return v;
+}
+
+function busyWait(v: unknown): number {
+  if (typeof v !== 'number' || !(v >= 0 && v <= MAX_BUSY_WAIT_US)) {
+    throw new InvalidOptionError('busyWait', `microseconds from 0 (off) to ${MAX_BUSY_WAIT_US}`, v);
   }
   return v;
 }

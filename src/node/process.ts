@@ -4,6 +4,7 @@
  */
 import { NotRunningError } from '../errors.js';
 import { atom, type Atom, type Pid, type Reference, type Term } from '../term/types.js';
+import type { Binaries } from './binaries.js';
 import { Mailbox, type Matcher } from './mailbox.js';
 import type { Inbox } from './registry.js';
 
@@ -41,6 +42,12 @@ export class Process {
   name: string | undefined;
   /** When true, exit signals from links arrive as `{'EXIT', From, Reason}` messages instead of ending the process. */
   trapExit = false;
+  /**
+   * How binaries in messages from other nodes arrive in this mailbox: `'buffer'`
+   * (Buffers), `'utf8'` or `'utf8-keys'` (strings where valid UTF-8); see
+   * `NodeOptions.binaries`. Set when the process is spawned.
+   */
+  readonly binaries: Binaries;
   private readonly mailbox = new Mailbox();
   private exitReason: Term | undefined;
 
@@ -49,8 +56,10 @@ export class Process {
   constructor(
     pid: Pid,
     private readonly host: ProcessHost,
+    binaries: Binaries = 'buffer',
   ) {
     this.pid = pid;
+    this.binaries = binaries;
   }
 
   get alive(): boolean {

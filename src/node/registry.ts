@@ -7,12 +7,15 @@
  * processes spawned first, say) is skipped rather than handed out twice.
  */
 import { Pid, type Atom, type Reference, type Term } from '../term/types.js';
+import type { Binaries } from './binaries.js';
 import type { Process } from './process.js';
 import { RefMap } from './refs.js';
 
 /** Something that can receive messages: a process, or a waiter that stands in for one (a call). */
 export interface Inbox {
   readonly pid: Pid;
+  /** How binaries in messages from other nodes arrive here (binaries.ts); undefined: Buffers. */
+  readonly binaries?: Binaries | undefined;
   deliver(message: Term): void;
 }
 

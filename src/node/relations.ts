@@ -158,11 +158,20 @@ export class Relations {
     if (w.remote !== undefined) addTo(this.watchedFrom, w.remote.node.name, p);
   }
 
+  /** `p`'s watcher under `ref`, if it still watches. */
+  watcher(p: Process, ref: Reference): Watcher | undefined {
+    return this.watchers.get(p)?.get(ref);
+  }
+
   removeWatcher(p: Process, ref: Reference): void {
     const ws = this.watchers.get(p);
-    if (ws === undefined || ws.delete(ref) === undefined) return;
+    const w = ws?.delete(ref);
+    if (ws === undefined || w === undefined) return;
     if (ws.size === 0) this.watchers.delete(p);
-    // The index by node is a superset: dropWatchersFrom skips processes no longer watched from there.
+    // Out of the index by node too, unless another watcher from that node remains: a
+    // process left there would be held until that node goes down (one per erpc call).
+    const node = w.remote?.node.name;
+    if (node !== undefined && ![...ws.values()].some((other) => other.remote?.node.name === node)) removeFrom(this.watchedFrom, node, p);
   }
 
   /** Removes and returns every watcher of `p`. */
@@ -189,7 +198,9 @@ export class Relations {
   }
 
   /** Counts, for tests and metrics. */
-  get size(): { links: number; monitors: number; watched: number } {
-    return { links: this.links.size, monitors: this.monitors.size, watched: this.watchers.size };
+  get size(): { links: number; monitors: number; watched: number; watchedFromPeers: number } {
+    let watchedFromPeers = 0;
+    for (const procs of this.watchedFrom.values()) watchedFromPeers += procs.size;
+    return { links: this.links.size, monitors: this.monitors.size, watched: this.watchers.size, watchedFromPeers };
   }
 }

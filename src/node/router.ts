@@ -14,6 +14,7 @@ import { NotRegisteredError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { encode } from '../term/encode.js';
 import { atom, Atom, Pid, tuple, type Reference, type Term } from '../term/types.js';
+import type { Binaries } from './binaries.js';
 import type { Outbox } from './outbox.js';
 import { NORMAL, Process, type Destination, type ProcessHost } from './process.js';
 import type { RefMaker } from './refs.js';
@@ -42,6 +43,11 @@ export class Router implements ProcessHost {
   /** Ids of our UNLINK_ID requests (OTP 26's link protocol pairs each with an ack). */
   private unlinkIds = 1;
   onSpawnRequest: SpawnRequestHandler = () => undefined;
+  /**
+   * True once anything on this node takes binaries as strings (binaries.ts): until
+   * then no incoming message need ask who it is for before it is decoded.
+   */
+  stringsWanted = false;
   /** Set by the node: looks a name up in OTP's global (node.globalWhereis). Until then no name is known. */
   globalLookup: GlobalLookup = () => Promise.resolve(undefined);
   private readonly globalNames: GlobalNames;
@@ -60,9 +66,10 @@ export class Router implements ProcessHost {
     return this.registry.nodeAtom.name;
   }
 
-  spawn(name?: string): Process {
+  spawn(name?: string, binaries: Binaries = 'buffer'): Process {
     if (name !== undefined && this.registry.whereis(name) !== undefined) throw new Error(`name ${name} is already registered`);
-    const p = new Process(this.registry.newPid(), this);
+    if (binaries !== 'buffer') this.stringsWanted = true;
+    const p = new Process(this.registry.newPid(), this, binaries);
     this.registry.add(p);
     if (name !== undefined) this.registry.register(name, p);
     return p;
@@ -229,6 +236,22 @@ export class Router implements ProcessHost {
   sendCheckedReply(from: Pid, to: Pid | Reference, message: Term): void {
     if (to.node.name === this.localNode) encode(message);
     this.sendReply(from, to, message);
+  }
+
+  /**
+   * Sends the DOWN of `p`'s remote monitor `ref` now, with `reason`, and forgets that
+   * monitor, so that p's exit does not send it again. erpc serving answers a call this
+   * way, so that the result is encoded once, by this send. False, with nothing sent,
+   * when there is no such monitor any more (its owner demonitored, or its node went down).
+   * When `reason` has no Erlang form the EncodeError is thrown, nothing is sent (a
+   * send is all or nothing) and the monitor stays.
+   */
+  fireDownNow(p: Process, ref: Reference, reason: Term): boolean {
+    const w = this.relations.watcher(p, ref);
+    if (w?.remote === undefined) return false;
+    this.outbox.send(w.remote.node.name, dop.payloadMonitorPExit(w.target, w.remote, w.ref), reason, false);
+    this.relations.removeWatcher(p, ref);
+    return true;
   }
 
   /** Makes a remote `watcher` monitor `p` under `ref`, as if it had sent MONITOR_P. */

@@ -48,8 +48,26 @@ const JS_BAD_RETURN = atom('js_bad_return');
 const MAX_ARITY = 255;
 const NAME_WITH_ARITY = /^(.+)\/(\d{1,3})$/;
 
-/** What a call came to: a value that is known to encode, or an Erlang `error` with a stack. */
-export type Outcome = { ok: true; value: Term } | { ok: false; reason: Term; stack: Term[] };
+/**
+ * What a call came to: the value the function returned, or an Erlang `error` with a
+ * stack. A value is not checked here: the reply that carries it is encoded once, by
+ * its send, and when that fails (the value has no Erlang form) the server answers
+ * `badReturn(outcome, err)` instead. `module`, `fn` and `arity` name the function
+ * applied, for that answer's stack.
+ */
+export type Outcome = Returned | Failed;
+export interface Returned {
+  ok: true;
+  value: Term;
+  module: Term;
+  fn: Term;
+  arity: number;
+}
+export interface Failed {
+  ok: false;
+  reason: Term;
+  stack: Term[];
+}
 
 export class ExposedModules {
   /** module name → `name/arity` → function. */
@@ -91,13 +109,14 @@ export class ExposedModules {
    * get what BEAM would answer; OTP 25 and 27 themselves never send it (their
    * rpc:call and erpc:call spawn `erpc:execute_call/4` on M, F, A directly, checked
    * on the wire). A nested one is `undef`: unwrapping without end would let a peer
-   * recurse us out of stack. Never rejects, and a successful outcome's value is
-   * known to encode.
+   * recurse us out of stack. Never rejects; a successful outcome's value may still
+   * have no Erlang form (see Outcome).
    */
   async run(module: Term, fn: Term, args: Term): Promise<Outcome> {
     if (module === ERPC && fn === EXECUTE_CALL && isList(args) && args.length === 3) {
       const inner = await this.apply(args[0], args[1], args[2]);
-      return inner.ok ? { ok: true, value: tuple(RETURN, inner.value) } : inner;
+      if (inner.ok) inner.value = tuple(RETURN, inner.value);
+      return inner;
     }
     return this.apply(module, fn, args);
   }
@@ -106,18 +125,30 @@ export class ExposedModules {
     const f =
       module instanceof Atom && fn instanceof Atom && isList(args) ? this.modules.get(module.name)?.get(`${fn.name}/${args.length}`) : undefined;
     if (f === undefined) return { ok: false, reason: UNDEF, stack: [tuple(module, fn, args, [])] };
-    // As erpc trims BEAM's stack to the applied function: {M, F, Arity, Location}.
-    const stack = [tuple(module, fn, (args as Term[]).length, [])];
-    let value: unknown;
+    const arity = (args as Term[]).length;
+    let value: Term;
     try {
       value = await f(...(args as Term[]));
     } catch (thrown) {
-      return { ok: false, reason: thrownReason(thrown), stack };
+      return { ok: false, reason: thrownReason(thrown), stack: stackOf(module, fn, arity) };
     }
-    const problem = unencodable(value);
-    if (problem !== undefined) return { ok: false, reason: tuple(JS_BAD_RETURN, problem), stack };
-    return { ok: true, value: value as Term };
+    return { ok: true, value, module, fn, arity };
   }
+}
+
+/** As erpc trims BEAM's stack to the applied function: `[{M, F, Arity, Location}]`. */
+function stackOf(module: Term, fn: Term, arity: number): Term[] {
+  return [tuple(module, fn, arity, [])];
+}
+
+/**
+ * The answer for a returned value whose reply could not be sent (`err`, what the send
+ * threw: nothing of it went out): `{js_bad_return, Why}`. Why is said of the value
+ * itself (its own path, not the reply's), which costs a second encode on this path only.
+ */
+export function badReturn(outcome: Returned, err: unknown): Failed {
+  const why = unencodable(outcome.value) ?? textOf(() => (err instanceof Error ? err.message : String(err)));
+  return { ok: false, reason: tuple(JS_BAD_RETURN, why), stack: stackOf(outcome.module, outcome.fn, outcome.arity) };
 }
 
 function checkName(what: string, name: string, module: string): void {

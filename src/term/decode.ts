@@ -11,6 +11,7 @@ import { inflateSync } from 'node:zlib';
 import { isUtf8 } from 'node:buffer';
 import { DecodeError, InvalidOptionError } from '../errors.js';
 import { BinariesMode, Reader, int32At, uint32At } from './reader.js';
+import { isAscii, recentAtom, recentString, rememberAtom, rememberString, RECENT_STRING_MAX } from './recent-names.js';
 import { Tag, VERSION_MAGIC } from './tags.js';
 import {
   Atom,
@@ -68,6 +69,11 @@ export interface DecodeContext {
    * more than the input's bytes; this is what bounds it. Undefined: no limit.
    */
   termsLeft?: number;
+  /**
+   * How binaries come back, as DecodeOptions.binaries (default `'buffer'`). The
+   * distribution layer sets it per message, for the process the payload goes to.
+   */
+  binaries?: DecodeOptions['binaries'];
 }
 
 const DEFAULT_MAX_DECOMPRESSED = 256 * 1024 * 1024;
@@ -114,8 +120,12 @@ export function decode(bytes: Uint8Array, options: DecodeOptions = NO_OPTIONS): 
  * Decodes one term without a version byte at `offset` (as in distribution messages
  * that follow a distribution header) and returns it with the offset after it.
  */
+export function decodeTerm(buf: Buffer, offset: number, context?: DecodeContext & { binaries?: 'buffer' }): { term: DecodedTerm; offset: number };
+/** With `binaries: 'utf8'` or `'utf8-keys'` in the context, as decode's option: strings may come back. */
+export function decodeTerm(buf: Buffer, offset: number, context: DecodeContext): { term: Term; offset: number };
 export function decodeTerm(buf: Buffer, offset: number, context: DecodeContext = EMPTY_CONTEXT): { term: DecodedTerm; offset: number } {
   const r = new Reader(buf, offset);
+  if (context.binaries !== undefined) r.binaries = binariesMode(context.binaries);
   if (context.termsLeft !== undefined) {
     r.limit(context.termsLeft);
     r.charge(1); // the root
@@ -144,9 +154,17 @@ function binariesMode(option: DecodeOptions['binaries']): BinariesMode {
   }
 }
 
+/**
+ * `bytes` as a Buffer: itself when it is one (any object whose prototype chain holds
+ * Buffer.prototype, as for Buffer.isBuffer), else a view of its memory. V8 folds
+ * `isPrototypeOf` against a constant into a map check; Buffer.isBuffer's `instanceof
+ * Buffer` reads `Buffer.prototype` each time, a tenth of decoding a 64 KiB binary.
+ */
 function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return BUFFER_PROTOTYPE.isPrototypeOf(bytes) ? (bytes as Buffer) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
+
+const BUFFER_PROTOTYPE: object = Buffer.prototype;
 
 function decodeCompressed(r: Reader, options: DecodeOptions): DecodedTerm {
   const at = r.pos;
@@ -219,19 +237,37 @@ function readTerm(r: Reader, ctx: DecodeContext, depth = 0): DecodedTerm {
       r.pos = at + 5;
       return int32At(buf, at + 1);
     case Tag.SMALL_ATOM_UTF8_EXT:
-    case Tag.ATOM_UTF8_EXT:
     case Tag.SMALL_ATOM_EXT:
-    case Tag.ATOM_EXT:
+    case Tag.ATOM_UTF8_EXT:
+    case Tag.ATOM_EXT: {
+      // An atom seen recently (the usual case: map keys, true, false, nil) needs none of
+      // readAtom's generality: one byte comparison against the recent atoms.
+      const small = tag === Tag.SMALL_ATOM_UTF8_EXT || tag === Tag.SMALL_ATOM_EXT;
+      const start = small ? at + 2 : at + 3;
+      if (start <= r.end) {
+        const len = small ? buf[at + 1] : (buf[at + 1] << 8) | buf[at + 2];
+        const a = len <= r.end - start ? recentAtom(buf, start, len) : undefined;
+        if (a !== undefined) {
+          r.pos = start + len;
+          return a === ATOM_TRUE ? true : a === ATOM_FALSE ? false : a;
+        }
+      }
+      const a = readAtom(r, ctx);
+      return a === ATOM_TRUE ? true : a === ATOM_FALSE ? false : a;
+    }
     case Tag.ATOM_CACHE_REF: {
       const a = readAtom(r, ctx);
       return a === ATOM_TRUE ? true : a === ATOM_FALSE ? false : a;
     }
     case Tag.BINARY_EXT: {
-      r.need(5);
+      const start = at + 5;
+      if (start > r.end) r.need(5);
       const len = uint32At(buf, at + 1);
-      r.pos = at + 5;
-      r.need(len, tag);
-      if (r.binaries === BinariesMode.Strings) return readBinaryString(r, len);
+      r.pos = start;
+      if (r.binaries === BinariesMode.Strings) {
+        r.need(len, tag);
+        return readBinaryString(r, len);
+      }
       return r.binary(len, tag);
     }
     case Tag.SMALL_TUPLE_EXT:
@@ -240,11 +276,39 @@ function readTerm(r: Reader, ctx: DecodeContext, depth = 0): DecodedTerm {
     case Tag.MAP_EXT:
       if (depth >= MAX_RECURSION) return readTermIterative(r, ctx);
       return readContainer(r, ctx, tag, depth + 1);
-    case Tag.NEW_FUN_EXT:
-      return readTermIterative(r, ctx);
+    // Leaves that are common in messages, read here rather than by the iterative decoder.
+    case Tag.NIL_EXT:
+      r.pos = at + 1;
+      return [];
+    case Tag.NEW_FLOAT_EXT:
+      r.pos = at + 1;
+      return readNewFloat(r, at);
+    case Tag.STRING_EXT:
+      r.pos = at + 1;
+      return readStringExt(r);
     default:
       return readTermIterative(r, ctx);
   }
+}
+
+/** NEW_FLOAT_EXT's 8 bytes (the reader is past the tag at `at`). */
+function readNewFloat(r: Reader, at: number): number | Float {
+  const f = r.float64();
+  if (!Number.isFinite(f)) r.fail('float is not finite', Tag.NEW_FLOAT_EXT, at);
+  return Number.isInteger(f) ? new Float(f) : f;
+}
+
+/** STRING_EXT after its tag: a list of bytes, one term each for the budget (and its tail). */
+function readStringExt(r: Reader): number[] {
+  const len = r.uint16();
+  r.need(len, Tag.STRING_EXT);
+  r.charge(len + 1, Tag.STRING_EXT);
+  const buf = r.buf;
+  const start = r.pos;
+  const chars = new Array<number>(len);
+  for (let i = 0; i < len; i++) chars[i] = buf[start + i];
+  r.pos = start + len;
+  return chars;
 }
 
 function readContainer(r: Reader, ctx: DecodeContext, tag: number, depth: number): DecodedTerm {
@@ -316,12 +380,9 @@ function readTermIterative(r: Reader, ctx: DecodeContext): DecodedTerm {
       case Tag.INTEGER_EXT:
         value = r.int32();
         break;
-      case Tag.NEW_FLOAT_EXT: {
-        const f = r.float64();
-        if (!Number.isFinite(f)) r.fail('float is not finite', tag, at);
-        value = Number.isInteger(f) ? new Float(f) : f;
+      case Tag.NEW_FLOAT_EXT:
+        value = readNewFloat(r, at);
         break;
-      }
       case Tag.FLOAT_EXT: {
         const text = r.view(31, tag).toString('latin1').replace(/\0+$/, '');
         const f = Number.parseFloat(text);
@@ -354,16 +415,9 @@ function readTermIterative(r: Reader, ctx: DecodeContext): DecodedTerm {
       case Tag.NIL_EXT:
         value = [];
         break;
-      case Tag.STRING_EXT: {
-        const len = r.uint16();
-        r.need(len, tag);
-        r.charge(len + 1, tag);
-        const chars = new Array<number>(len);
-        for (let i = 0; i < len; i++) chars[i] = r.buf[r.pos + i];
-        r.pos += len;
-        value = chars;
+      case Tag.STRING_EXT:
+        value = readStringExt(r);
         break;
-      }
       case Tag.LIST_EXT: {
         const len = r.uint32();
         r.need(len + 1, tag); // elements and tail take at least a byte each
@@ -513,20 +567,12 @@ function readBinaryString(r: Reader, len: number): DecodedTerm {
   const buf = r.buf;
   const start = r.pos;
   const end = start + len;
-  const hash = asciiHash(buf, start, end);
-  const ascii = hash !== NOT_ASCII;
-  let value: string;
-  if (ascii && len <= RECENT_STRING_MAX) {
-    const slot = (hash ^ (hash >>> 15)) & (RECENT_STRINGS - 1);
-    const recent = recentStrings[slot];
-    if (recent !== undefined && sameName(recent, buf, start, len)) {
-      value = recent;
-    } else {
-      value = buf.toString('latin1', start, end);
-      recentStrings[slot] = value;
-    }
-  } else if (ascii) {
+  let value: string | undefined = len <= RECENT_STRING_MAX ? recentString(buf, start, len) : undefined;
+  if (value !== undefined) {
+    // A cached string: its bytes were compared, nothing to build.
+  } else if (isAscii(buf, start, end)) {
     value = buf.toString('latin1', start, end);
+    if (len <= RECENT_STRING_MAX) rememberString(buf, start, len, value);
   } else if (isUtf8(buf.subarray(start, end))) {
     value = buf.toString('utf8', start, end);
   } else {
@@ -535,33 +581,6 @@ function readBinaryString(r: Reader, len: number): DecodedTerm {
   r.pos = end;
   return value as unknown as DecodedTerm;
 }
-
-/** What asciiHash returns for bytes that are not all ASCII (its hashes are unsigned). */
-const NOT_ASCII = -1;
-
-/**
- * One scan that both checks that bytes `start..end` are ASCII and hashes them (FNV-1a
- * style) for the caches of recent atoms and strings; NOT_ASCII at the first byte >= 0x80.
- */
-function asciiHash(buf: Buffer, start: number, end: number): number {
-  let hash = end - start;
-  for (let i = start; i < end; i++) {
-    const byte = buf[i];
-    if (byte >= 0x80) return NOT_ASCII;
-    hash = Math.imul(hash ^ byte, 0x01000193);
-  }
-  return hash >>> 0;
-}
-
-/**
- * Recently decoded short ASCII strings (binaries: 'utf8' / 'utf8-keys'), by a hash of
- * their bytes, as recentAtoms: the keys of JSON-like maps repeat in every element of a
- * list, and a string seen again costs no allocation, and its hash for Map.set is already
- * computed. Bounded: at most RECENT_STRINGS strings of RECENT_STRING_MAX characters.
- */
-const RECENT_STRINGS = 512;
-const RECENT_STRING_MAX = 32;
-const recentStrings = new Array<string | undefined>(RECENT_STRINGS).fill(undefined);
 
 /** A map key that is a BINARY_EXT, in KeyStrings mode. */
 function readBinaryKey(r: Reader): DecodedTerm {
@@ -596,21 +615,6 @@ function improperList(elements: DecodedTerm[], tail: DecodedTerm): DecodedImprop
 const utf8Fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const ATOM_TRUE = Atom.intern('true');
 const ATOM_FALSE = Atom.intern('false');
-
-/**
- * Recently decoded ASCII atoms, by a hash of their bytes: a hit costs a byte comparison
- * instead of building the name and looking it up in the intern table (the most of
- * decoding a struct-heavy term, whose keys are atoms). Direct-mapped and bounded, so it
- * keeps at most RECENT_ATOMS atoms alive, and the intern table stays weak otherwise.
- */
-const RECENT_ATOMS = 1024;
-const recentAtoms = new Array<Atom | undefined>(RECENT_ATOMS).fill(undefined);
-
-function sameName(name: string, buf: Buffer, start: number, len: number): boolean {
-  if (name.length !== len) return false;
-  for (let i = 0; i < len; i++) if (name.charCodeAt(i) !== buf[start + i]) return false;
-  return true;
-}
 
 /** For the short names atoms usually have, building the string here beats a native call. */
 function shortName(buf: Buffer, start: number, end: number): string {
@@ -653,21 +657,15 @@ export function readAtom(r: Reader, ctx: DecodeContext): Atom {
   const start = r.pos;
   const end = start + len;
   const buf = r.buf;
-  const hash = asciiHash(buf, start, end);
-  const ascii = hash !== NOT_ASCII;
   let name: string;
-  if (ascii) {
+  if (isAscii(buf, start, end)) {
     if (len > MAX_ATOM_CHARACTERS) r.fail(`atom of ${len} characters exceeds ${MAX_ATOM_CHARACTERS}`, tag, at);
-    const slot = (hash ^ (hash >>> 15)) & (RECENT_ATOMS - 1);
-    const recent = recentAtoms[slot];
-    if (recent !== undefined && sameName(recent.name, buf, start, len)) {
-      r.pos = end;
-      return recent;
-    }
+    r.pos = end;
+    const recent = recentAtom(buf, start, len);
+    if (recent !== undefined) return recent;
     name = len <= 24 ? shortName(buf, start, end) : buf.toString('latin1', start, end);
     const a = Atom.intern(name);
-    recentAtoms[slot] = a;
-    r.pos = end;
+    rememberAtom(buf, start, len, a);
     return a;
   } else if (latin1) {
     if (len > MAX_ATOM_CHARACTERS) r.fail(`atom of ${len} characters exceeds ${MAX_ATOM_CHARACTERS}`, tag, at);

@@ -1,4 +1,5 @@
 import { DecodeError, ErrorCode } from '../errors.js';
+import { bufferView, smallCopy } from './buffer-view.js';
 
 /** How the decoder returns binaries (DecodeOptions.binaries). */
 export const BinariesMode = { Buffers: 0, KeyStrings: 1, Strings: 2 } as const;
@@ -8,10 +9,10 @@ export type BinariesMode = (typeof BinariesMode)[keyof typeof BinariesMode];
 export const COPY_BINARIES_BELOW = 64;
 /**
  * Inputs whose memory (their ArrayBuffer) is at most this large get views for their small
- * binaries too: a view costs about two thirds of a copy (Buffer.from(arrayBuffer) against
- * allocUnsafe and a copy loop), and a kept view then pins at most 8 KiB, as any pooled
- * Buffer.allocUnsafe result (the copy's own form) does. Larger inputs (a big frame, a
- * socket chunk) get copies, so a small kept binary never pins them.
+ * binaries too: a view costs about two thirds of a copy (bufferView against smallCopy:
+ * both make a view, the copy also moves the bytes), and a kept view then pins at most
+ * 8 KiB, as a copy does (its arena's). Larger inputs (a big frame, a socket chunk) get
+ * copies, so a small kept binary never pins them.
  */
 export const VIEW_SMALL_BINARIES_IN = 8 * 1024;
 
@@ -44,9 +45,8 @@ export class Reader {
    */
   private memory: ArrayBufferLike | undefined = undefined;
   private base = 0;
-  /** Small binaries are views too (see VIEW_SMALL_BINARIES_IN). */
-  private smallViews = false;
-  private sawLargeBinary = false;
+  /** Small binaries are views too (see VIEW_SMALL_BINARIES_IN); undefined until a small binary asks. */
+  private smallViews: boolean | undefined = undefined;
 
   constructor(buf: Buffer, pos = 0, end = buf.length) {
     this.buf = buf;
@@ -123,21 +123,13 @@ export class Reader {
     const at = this.pos;
     this.pos = at + n;
     if (this.memory === undefined) {
-      // A large binary is often the only one (a 64 KiB payload): for the first, subarray,
-      // which needs no memory lookup; from the second on, the lookup pays for itself.
-      if (n >= COPY_BINARIES_BELOW && !this.sawLargeBinary) {
-        this.sawLargeBinary = true;
-        return buf.subarray(at, at + n);
-      }
       this.memory = buf.buffer;
       this.base = buf.byteOffset;
-      this.smallViews = this.memory.byteLength <= VIEW_SMALL_BINARIES_IN;
     }
-    // Buffer.from(arrayBuffer, ...) makes a view faster than buf.subarray does.
-    if (n >= COPY_BINARIES_BELOW || this.smallViews) return Buffer.from(this.memory, this.base + at, n);
-    const out = Buffer.allocUnsafe(n);
-    for (let i = 0; i < n; i++) out[i] = buf[at + i];
-    return out;
+    if (n >= COPY_BINARIES_BELOW || (this.smallViews ??= this.memory.byteLength <= VIEW_SMALL_BINARIES_IN)) {
+      return bufferView(this.memory, this.base + at, n);
+    }
+    return smallCopy(buf, at, n);
   }
 
   /** A copy of the next `n` bytes. */

@@ -91,8 +91,11 @@ const atomCleanup = new FinalizationRegistry<string>((name) => {
 /** An Erlang atom. Never construct it directly: use `atom(name)`, which interns it. */
 export class Atom {
   readonly name: string;
-  /** @internal the encoder's cached ETF bytes for this atom (tag and length included) */
-  encoded: Buffer | undefined = undefined;
+  /**
+   * @internal the encoder's cached ETF form of this atom (tag and length included): its
+   * byte length, then its bytes as big-endian 32-bit words (the last one zero-padded)
+   */
+  encoded: number[] | undefined = undefined;
   // Not tagged internal: stripInternal would drop it from the .d.ts and leave a public constructor.
   /** Use `atom()`, which interns. */
   private constructor(name: string) {

@@ -1,8 +1,9 @@
 /**
- * A growable byte buffer for encoding. One instance is reused across encodes (the
- * encoder copies out only the bytes it wrote), so the common small message costs
- * no allocation but the result. Length prefixes whose value is only known at the
- * end are reserved with `skip` and filled in with `patchUint32`.
+ * A growable byte buffer for encoding. Instances are reused across encodes: the
+ * encoder's writes each small result in place in a shared slab, from `origin` on
+ * (see encode.ts), and its scratch writer's results are copied out. Length prefixes
+ * whose value is only known at the end are reserved with `skip` and filled in with
+ * `patchUint32`.
  *
  * A fixed writer (`Writer.over`) writes into a caller's buffer and never grows: it
  * throws BufferFull instead, which `encodeInto` turns into an error with the size needed.
@@ -10,8 +11,19 @@
 export class Writer {
   buf: Buffer;
   pos = 0;
+  /**
+   * Where the bytes being written start in `buf` (0 unless set: encode's writer starts
+   * each term where the last one ended in a shared slab). A grow moves only the bytes
+   * from `origin` on, to the start of the new buffer, and sets `origin` to 0: so a
+   * position kept across writes that may grow (a length to patch) is kept relative to
+   * `origin`, as `skip` returns it and `patchUint32` takes it.
+   */
+  origin = 0;
   /** Writes into a caller's buffer, up to `limit`: never grows. */
   fixed = false;
+  /** A DataView of `buf` (made again when `buf` is another buffer: see `words`). */
+  private view: DataView<ArrayBufferLike> = EMPTY_VIEW;
+  private viewOf: Buffer | undefined = undefined;
 
   constructor(initialSize = 1024) {
     this.buf = Buffer.allocUnsafe(initialSize);
@@ -33,6 +45,7 @@ export class Writer {
 
   reset(): void {
     this.pos = 0;
+    this.origin = 0;
   }
 
   /** Makes room for `n` more bytes. */
@@ -43,19 +56,25 @@ export class Writer {
   }
 
   /**
-   * Replaces the buffer by a larger one. Growth is geometric (doubling), so that many
-   * small writes cost linear time; but one large write (a big binary) grows to what it
-   * needs plus a quarter, so that the buffer is mostly full afterwards and `encode` can
-   * hand it over as the result instead of copying it (see encode.ts, takeResult).
+   * Replaces the buffer by a larger one, keeping the bytes from `origin` on. Growth is
+   * geometric (doubling), so that many small writes cost linear time; but a large write
+   * (a big binary) grows to what it needs plus LARGE_WRITE_SLACK (the first of a term)
+   * or a quarter (later ones), so that the buffer is mostly full afterwards and `encode`
+   * can hand it over as the result instead of copying it (see takeFrom).
    */
   private grow(needed: number, n: number): void {
     if (this.fixed) throw BUFFER_FULL;
-    let size = Math.max(this.buf.length * 2, 256);
-    if (n >= LARGE_WRITE) size = needed + (needed >> 2);
+    const origin = this.origin;
+    const kept = this.pos - origin;
+    needed -= origin;
+    let size = Math.max((this.buf.length - origin) * 2, 256);
+    if (n >= LARGE_WRITE) size = kept < n >> 2 ? needed + LARGE_WRITE_SLACK : needed + (needed >> 2);
     else while (size < needed) size *= 2;
     const grown = Buffer.allocUnsafe(size);
-    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf.copy(grown, 0, origin, this.pos);
     this.buf = grown;
+    this.pos = kept;
+    this.origin = 0;
   }
 
   uint8(v: number): void {
@@ -120,6 +139,35 @@ export class Writer {
     this.pos += src.length;
   }
 
+  /**
+   * Writes `n` bytes given as big-endian 32-bit words from `words[from]` on (the last
+   * word zero-padded past `n`): four bytes a store, which beats a byte loop for the
+   * short runs atoms are. Nothing past the `n` bytes is written.
+   */
+  words(words: readonly number[], from: number, n: number): void {
+    this.ensure(n);
+    const buf = this.buf;
+    // `buf` is a public field that callers replace: the view follows it.
+    if (this.viewOf !== buf) {
+      this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
+      this.viewOf = buf;
+    }
+    const view = this.view;
+    let at = this.pos;
+    const end = at + n;
+    let k = from;
+    for (; at + 4 <= end; at += 4) view.setInt32(at, words[k++]);
+    if (at < end) {
+      const last = words[k];
+      buf[at] = last >>> 24;
+      if (at + 1 < end) {
+        buf[at + 1] = last >>> 16;
+        if (at + 2 < end) buf[at + 2] = last >>> 8;
+      }
+    }
+    this.pos = end;
+  }
+
   /** Writes `s` as UTF-8 and returns the number of bytes written. */
   utf8(s: string): number {
     // A UTF-16 code unit never takes more than 3 UTF-8 bytes.
@@ -129,16 +177,17 @@ export class Writer {
     return n;
   }
 
-  /** Reserves `n` bytes to be filled in later; returns their offset. */
+  /** Reserves `n` bytes to be filled in later; returns their offset from `origin`, which a grow keeps. */
   skip(n: number): number {
     this.ensure(n);
-    const at = this.pos;
+    const at = this.pos - this.origin;
     this.pos += n;
     return at;
   }
 
+  /** Fills in 4 bytes reserved by `skip` (`at` is what it returned). */
   patchUint32(at: number, v: number): void {
-    this.buf.writeUInt32BE(v >>> 0, at);
+    this.buf.writeUInt32BE(v >>> 0, this.origin + at);
   }
 
   /**
@@ -171,8 +220,17 @@ export class Writer {
   }
 }
 
+const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
 /** A single write at least this large grows the buffer to fit it rather than doubling it. */
 const LARGE_WRITE = 16 * 1024;
+/**
+ * What the first large write of a term (one at least four times what is already written:
+ * a message that is mostly one binary) grows the buffer to beyond what it takes: room
+ * for a little more (a tuple's last atoms), so that the result, handed over, holds little
+ * unused memory. Later large writes grow by a quarter more, so that many of them cost
+ * linear time.
+ */
+const LARGE_WRITE_SLACK = 256;
 /** Results at least this large may be handed over instead of copied: below it, the copy is cheap. */
 const HAND_OVER_MIN = 16 * 1024;
 

@@ -44,6 +44,9 @@ test('flags override the environment', () => {
   assert.equal(config(['--name', 'ts@10.0.0.9']).node.cookie, undefined);
   // A bare --name takes POD_IP too.
   assert.equal(config(['--name', 'ts'], { POD_IP: '10.0.0.7' }).node.name, 'ts@10.0.0.7');
+  // --busy-wait reaches the node's busyWait option; left out, the node's default (off).
+  assert.equal(config(['--name', 'ts@10.0.0.9', '--busy-wait', '100']).node.busyWait, 100);
+  assert.equal(config(['--name', 'ts@10.0.0.9']).node.busyWait, undefined);
 });
 
 test('DNS_CLUSTER_QUERY gives the queries: one name, or several separated by commas or blanks, BASENAME:NAME kept', () => {
@@ -80,6 +83,7 @@ test('every bad value is refused with what to do instead', () => {
   refused([...name, '--port', '70000'], {}, /--port needs a port \(an integer from 0 to 65535\)/);
   refused([...name, '--no-epmd'], {}, /--no-epmd needs --port P/);
   refused([...name, '--ticktime', '0'], {}, /--ticktime needs a number of seconds/);
+  refused([...name, '--busy-wait', '20000'], {}, /--busy-wait needs a number of µs \(an integer from 0 to 10000\)/);
   refused([...name, '--dns-server', 'dns.example'], {}, /--dns-server needs IP or IP:PORT/);
   refused([...name, '--status-port', '0'], {}, /--status-port needs a port/);
   refused([...name, '--status-host', '127.0.0.1'], {}, /--status-host needs --status-port/);

@@ -10,7 +10,7 @@ import { createServer, connect, type Socket } from 'node:net';
 import { EncodeError, type NessieError } from '../../src/errors.js';
 import { DistConnection, type ConnectionOptions } from '../../src/distribution/connection.js';
 import { aliasSend, DOP, payloadExit, regSend, sendSender, unlinkId } from '../../src/distribution/control.js';
-import { EMPTY_DIST_HEADER, fragmentHeader } from '../../src/distribution/dist-header.js';
+import { AtomCache, EMPTY_DIST_HEADER, fragmentHeader } from '../../src/distribution/dist-header.js';
 import {
   DFLAG_DIST_HDR_ATOM_CACHE, DFLAG_FRAGMENTS, DFLAGS_MANDATORY_OTP26, LOCAL_DIST_FLAGS,
 } from '../../src/distribution/flags.js';
@@ -18,7 +18,8 @@ import { FragmentAssembler } from '../../src/distribution/fragments.js';
 import { frame4, PacketFramer, TICK } from '../../src/distribution/framing.js';
 import { decodeTerm } from '../../src/term/decode.js';
 import { encode } from '../../src/term/encode.js';
-import { atom, Pid, Reference, tuple, type Term, type Tuple } from '../../src/term/types.js';
+import { Tag, VERSION_MAGIC } from '../../src/term/tags.js';
+import { atom, Pid, Reference, tuple, type Atom, type Term, type Tuple } from '../../src/term/types.js';
 import type { Logger } from '../../src/logger.js';
 
 const US = atom('us@127.0.0.1');
@@ -100,13 +101,19 @@ async function receivedPayloads(h: Harness, count: number): Promise<Term[]> {
   await until(() => {
     for (const f of h.frames.splice(0)) {
       if (f[1] === 68) {
-        received.push(readFrame(f).payload!);
+        received.push(readFrame(f, peerCacheOf(h)).payload!);
         continue;
       }
       const seq = f.readBigUInt64BE(2);
       const frag = f.readBigUInt64BE(10);
-      const whole = f[1] === 69 ? assembler.start(seq, frag, [], f.subarray(19), 0) : assembler.continue(seq, frag, f.subarray(18), 0);
-      if (whole !== undefined) received.push(readFrame(Buffer.concat([EMPTY_DIST_HEADER, whole.bytes])).payload!);
+      let whole;
+      if (f[1] === 69) {
+        const { refs, offset } = peerCacheOf(h).readRefs(f, 18, 'us');
+        whole = assembler.start(seq, frag, refs, f.subarray(offset), 0);
+      } else {
+        whole = assembler.continue(seq, frag, f.subarray(18), 0);
+      }
+      if (whole !== undefined) received.push(readTerms(whole.bytes, 0, whole.refs).payload!);
     }
     return received.length >= count;
   }, 'every message');
@@ -131,12 +138,24 @@ function message(control: Tuple, payload?: Term): Buffer {
   return frame4(Buffer.concat(parts));
 }
 
-/** Decodes a frame we sent in the distribution header form. */
-function readFrame(f: Buffer): { control: Term; payload: Term | undefined } {
-  assert.deepEqual([...f.subarray(0, 3)], [...EMPTY_DIST_HEADER]);
-  const first = decodeTerm(f, 3);
+/**
+ * The peer's side of our atom cache on send: one receive cache per connection, as a
+ * BEAM peer keeps. Frames must be read in the order they were sent.
+ */
+const peerCaches = new WeakMap<Harness, AtomCache>();
+const peerCacheOf = (h: Harness) => peerCaches.get(h) ?? peerCaches.set(h, new AtomCache()).get(h)!;
+
+/** Decodes a frame we sent in the distribution header form, its atom cache references read into `cache`. */
+function readFrame(f: Buffer, cache = new AtomCache()): { control: Term; payload: Term | undefined } {
+  assert.deepEqual([...f.subarray(0, 2)], [VERSION_MAGIC, Tag.DIST_HEADER]);
+  const { refs, offset } = cache.readRefs(f, 2, 'us');
+  return readTerms(f, offset, refs);
+}
+
+function readTerms(f: Buffer, offset: number, atomCache: Atom[]): { control: Term; payload: Term | undefined } {
+  const first = decodeTerm(f, offset, { atomCache });
   if (first.offset === f.length) return { control: first.term, payload: undefined };
-  const second = decodeTerm(f, first.offset);
+  const second = decodeTerm(f, first.offset, { atomCache });
   assert.equal(second.offset, f.length);
   return { control: first.term, payload: second.term };
 }
@@ -152,7 +171,7 @@ test('a send that cannot be encoded queues nothing: the messages around it arriv
     assert.throws(() => h.conn.send(tuple(DOP.SEND, atom(''), Symbol('x') as unknown as Term), 1), (e: unknown) => e instanceof EncodeError && e.path === 'control[2]');
     assert.equal(h.conn.send(regSend(from, atom('a')), 'after'), true);
     await until(() => h.frames.length >= 2, 'two frames');
-    assert.deepEqual(h.frames.map((f) => readFrame(f).payload?.toString()), ['before', 'after']);
+    assert.deepEqual(h.frames.map((f) => readFrame(f, peerCacheOf(h)).payload?.toString()), ['before', 'after']);
     assert.equal(h.conn.closed, false);
   } finally {
     await h.stop();
@@ -190,7 +209,9 @@ test('a peer with DFLAG_FRAGMENTS but not DFLAG_DIST_HDR_ATOM_CACHE gets the hea
     h.conn.send(tuple(DOP.SEND, atom(''), to), atom('hi'));
     h.conn.send(tuple(DOP.SEND, atom(''), to), Buffer.alloc(300, 7));
     await until(() => h.frames.length >= 5, 'five frames');
-    assert.deepEqual(readFrame(h.frames[0]), { control: tuple(DOP.SEND, atom(''), to), payload: atom('hi') });
+    assert.deepEqual(readFrame(h.frames[0], peerCacheOf(h)), { control: tuple(DOP.SEND, atom(''), to), payload: atom('hi') });
+    // Without the flag, no atom cache references: the header is 131, 68, 0.
+    assert.deepEqual([...h.frames[0].subarray(0, 3)], [...EMPTY_DIST_HEADER]);
     assert.deepEqual(h.frames.slice(1).map((f) => [f[0], f[1]]), [[131, 69], [131, 70], [131, 70], [131, 70]]);
   } finally {
     await h.stop();
@@ -275,7 +296,7 @@ test('control messages the peer did not advertise go in their older forms, or no
     assert.equal(h.conn.send(aliasSend(from, new Reference(PEER, 1, [1, 2, 3])), 'lost'), false, 'ALIAS_SEND has no older form');
     h.conn.send(unlinkId(5, from, to));
     await until(() => h.frames.length >= 3, 'three frames');
-    assert.deepEqual(h.frames.map(readFrame), [
+    assert.deepEqual(h.frames.map((f) => readFrame(f, peerCacheOf(h))), [
       { control: tuple(DOP.SEND, atom(''), to), payload: Buffer.from('msg') },
       { control: tuple(DOP.EXIT, from, to, atom('oops')), payload: undefined },
       { control: unlinkId(5, from, to), payload: undefined },
@@ -337,7 +358,7 @@ test('incomplete fragmented messages share one byte budget per connection', asyn
   try {
     // Two open sequences of 800 bytes each: each under maxMessageSize, together over the budget.
     for (const seq of [1n, 2n]) {
-      h.peer.write(frame4(Buffer.concat([fragmentHeader(true, seq, 3n), Buffer.alloc(800)])));
+      h.peer.write(frame4(Buffer.concat([fragmentHeader(true, seq, 3n), Buffer.from([0]), Buffer.alloc(800)])));
     }
     const reason = await closedWithin(h);
     assert.equal(reason?.code, 'ERR_FRAGMENT_BUDGET');
@@ -352,7 +373,7 @@ test('a fragmented message that stalls drops the connection after fragmentTimeou
   const ticker = setInterval(() => h.peer.write(TICK), 50);
   try {
     const ctl = encode(tuple(DOP.SEND, atom(''), from)).subarray(1);
-    h.peer.write(frame4(Buffer.concat([fragmentHeader(true, 9n, 2n), ctl])));
+    h.peer.write(frame4(Buffer.concat([fragmentHeader(true, 9n, 2n), Buffer.from([0]), ctl])));
     const reason = await closedWithin(h);
     assert.equal(reason?.code, 'ERR_FRAGMENT_TIMEOUT');
     assert.match(h.warnings.join('\n'), /fragmented message 9 got no fragment/);
@@ -379,7 +400,7 @@ test('fragments spread over socket chunks are reassembled with one copy of the m
       const body = Buffer.concat([encode(tuple(DOP.SEND, atom(''), to)).subarray(1), encode(Buffer.alloc(size, Number(seq))).subarray(1)]);
       const count = Math.ceil(body.length / (64 * 1024));
       for (let i = 0; i < count; i++) {
-        const header = i === 0 ? Buffer.concat([fragmentHeader(true, seq, BigInt(count)).subarray(0, 18), cacheRefs]) : fragmentHeader(false, seq, BigInt(count - i));
+        const header = i === 0 ? Buffer.concat([fragmentHeader(true, seq, BigInt(count)), cacheRefs]) : fragmentHeader(false, seq, BigInt(count - i));
         wire.push(frame4(Buffer.concat([header, body.subarray(i * 64 * 1024, (i + 1) * 64 * 1024)])));
       }
     }
@@ -399,8 +420,13 @@ test('fragments spread over socket chunks are reassembled with one copy of the m
   }
 });
 
-/** The fragments of a message of `body` bytes, sent as BEAM sends them: `size` bytes of body each, counting down to 1. */
-function fragments(seq: bigint, body: Buffer, size: number): Buffer[] {
+/**
+ * The fragments of a message whose terms are `terms`, sent as BEAM sends them: `size`
+ * bytes of body each (the first starting with its atom cache part, no refs), fragment
+ * ids counting down to 1.
+ */
+function fragments(seq: bigint, terms: Buffer, size: number): Buffer[] {
+  const body = Buffer.concat([Buffer.from([0]), terms]);
   const count = Math.ceil(body.length / size);
   return Array.from({ length: count }, (_, i) => frame4(Buffer.concat([fragmentHeader(i === 0, seq, BigInt(count - i)), body.subarray(i * size, (i + 1) * size)])));
 }
@@ -431,6 +457,44 @@ test('fragmented messages of several senders, interleaved fragment by fragment a
     assert.equal(smalls.length, small);
     smalls.forEach((p, i) => assert.ok(p.equals(Buffer.alloc(200, i)), `small message ${i} intact`));
     assert.equal(h.conn.closed, false);
+  } finally {
+    await h.stop();
+  }
+});
+
+/** The atoms a frame's header sends as new cache entries, and how many references it has. */
+function headerOf(f: Buffer): { refs: number; fresh: string[] } {
+  const n = f[2];
+  const fresh: string[] = [];
+  let pos = 3 + (n >> 1) + 1;
+  for (let i = 0; i < n; i++) {
+    const flag = (f[3 + (i >> 1)] >> ((i & 1) * 4)) & 0x0f;
+    pos++;
+    if (flag & 0x08) {
+      fresh.push(f.toString('utf8', pos + 1, pos + 1 + f[pos]));
+      pos += 1 + f[pos];
+    }
+  }
+  return { refs: n, fresh };
+}
+
+test('atom cache on send: the first message carries each control atom, later ones only its index', async () => {
+  const h = await harness();
+  try {
+    h.conn.send(regSend(from, atom('first')), 1);
+    h.conn.send(regSend(from, atom('first')), 2);
+    h.conn.send(regSend(from, atom('second')), 3);
+    await until(() => h.frames.length >= 3, 'three frames');
+    // {REG_SEND, From, '', ToName}: the sender's node, '' and the name.
+    assert.deepEqual(headerOf(h.frames[0]), { refs: 3, fresh: [US.name, '', 'first'] });
+    assert.deepEqual(headerOf(h.frames[1]), { refs: 3, fresh: [] });
+    assert.deepEqual(headerOf(h.frames[2]), { refs: 3, fresh: ['second'] });
+    assert.ok(h.frames[1].length < h.frames[0].length - US.name.length, 'a cached atom costs its index, not its text');
+    // What a BEAM peer's cache makes of them: the same messages.
+    const cache = peerCacheOf(h);
+    assert.deepEqual(h.frames.map((f) => readFrame(f, cache)), [1, 2, 3].map((i, k) => ({
+      control: regSend(from, atom(k < 2 ? 'first' : 'second')), payload: i,
+    })));
   } finally {
     await h.stop();
   }
@@ -468,11 +532,66 @@ test('fragment headers: a 64-bit sequence id of its own per message, fragment id
       { tag: 68, seq: 0n, frag: 0n },
       { tag: 69, seq: first + 1n, frag: 2n }, { tag: 70, seq: first + 1n, frag: 1n },
     ]);
-    // The start fragment's atom cache header (no refs) and the body's first 1000 bytes after it.
-    assert.equal(h.frames[0][18], 0);
-    assert.equal(h.frames[0].length, 19 + 1000);
+    // The fragment header, then the body's first 1000 bytes (its atom cache part first).
+    assert.equal(h.frames[0].length, 18 + 1000);
     const received = await receivedPayloads(h, 3);
     received.forEach((r, i) => assert.ok(Buffer.isBuffer(r) && r.equals(sent[i]), `message ${i} whole`));
+  } finally {
+    await h.stop();
+  }
+});
+
+test('atom cache on send: a send that fails to encode takes back the entries it made, so the next one sends them again', async () => {
+  const h = await harness();
+  try {
+    h.conn.send(regSend(from, atom('known')), 'a');
+    assert.throws(() => h.conn.send(regSend(from, atom('never_sent')), { bad: undefined } as unknown as Term), EncodeError);
+    // An unencodable control message too (an exit reason that is a function).
+    assert.throws(() => h.conn.send(tuple(DOP.EXIT2, from, new Pid(atom('other@host'), 1, 0, 1), (() => 1) as unknown as Term)), EncodeError);
+    h.conn.send(regSend(from, atom('never_sent')), 'b');
+    h.conn.send(tuple(DOP.EXIT2, from, new Pid(atom('other@host'), 1, 0, 1), atom('normal')));
+    await until(() => h.frames.length >= 3, 'three frames');
+    assert.deepEqual(headerOf(h.frames[1]).fresh, ['never_sent']);
+    assert.deepEqual(headerOf(h.frames[2]).fresh, ['other@host', 'normal']);
+    const cache = peerCacheOf(h);
+    assert.deepEqual(h.frames.map((f) => readFrame(f, cache)), [
+      { control: regSend(from, atom('known')), payload: Buffer.from('a') },
+      { control: regSend(from, atom('never_sent')), payload: Buffer.from('b') },
+      { control: tuple(DOP.EXIT2, from, new Pid(atom('other@host'), 1, 0, 1), atom('normal')), payload: undefined },
+    ]);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('atom cache on send: past 2048 entries, and for texts over 255 bytes, atoms go in full', async () => {
+  const h = await harness({ busyLimit: 1 << 30 });
+  const long = atom('é'.repeat(200)); // 400 bytes of UTF-8
+  try {
+    const names = Array.from({ length: 2100 }, (_, i) => atom(`name_${i}`));
+    // The node name and '' take two entries: 2046 names fit.
+    for (const name of names) h.conn.send(regSend(from, name), 0);
+    h.conn.send(regSend(from, long), 0);
+    await until(() => h.frames.length >= names.length + 1, 'every frame');
+    assert.deepEqual(headerOf(h.frames[2045]).fresh, ['name_2045']);
+    assert.deepEqual(headerOf(h.frames[2046]), { refs: 2, fresh: [] });
+    assert.deepEqual(headerOf(h.frames[names.length]), { refs: 2, fresh: [] });
+    const cache = peerCacheOf(h);
+    const controls = h.frames.map((f) => readFrame(f, cache).control);
+    assert.deepEqual(controls, [...names, long].map((n) => regSend(from, n)));
+  } finally {
+    await h.stop();
+  }
+});
+
+test('atom cache on send: a message sent in fragments carries its new entries in the start fragment', async () => {
+  const h = await harness({ fragmentSize: 100 });
+  try {
+    h.conn.send(regSend(from, atom('big_one')), Buffer.alloc(1000, 3));
+    h.conn.send(regSend(from, atom('big_one')), 'small');
+    const received = await receivedPayloads(h, 2);
+    assert.ok(Buffer.isBuffer(received[0]) && received[0].equals(Buffer.alloc(1000, 3)));
+    assert.deepEqual(received[1], Buffer.from('small'));
   } finally {
     await h.stop();
   }

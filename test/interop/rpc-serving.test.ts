@@ -11,7 +11,7 @@ import { readdirSync } from 'node:fs';
 import { atom, Node, silentLogger, Tuple, type Term } from '../../src/index.js';
 import { ErlPeer, requireOtp, type OtpRelease } from '../support/erl-peer.js';
 import { EpmdProcess, epmdAvailability } from '../support/epmd-process.js';
-import { freePort, freeSharedPort } from '../support/ports.js';
+import { eventually, freePort, freeSharedPort } from '../support/ports.js';
 
 const COOKIE = 'rpc-serving-cookie';
 const TS = 'ts@127.0.0.3';
@@ -142,6 +142,70 @@ for (const otp of [25, 27] as OtpRelease[]) {
         await erl.eval(`{rex, '${TS}'} ! {self(), {sbcast, self(), relayed}}, receive {rex, _, {nonexisting_name, P}} when P =:= self() -> refused; relayed -> relayed after 10000 -> no_answer end.`),
         'refused',
       );
+    } finally {
+      await node.stop();
+      await erl.stop();
+    }
+  });
+
+  test(`OTP ${otp}: a result is encoded once, by its reply's send; one with no Erlang form deep inside is js_bad_return, and the connection serves on`, async (t) => {
+    if (!requireOtp(t, otp)) return;
+    const { node, erl } = await pair(otp);
+    try {
+      // A getter counts how often the encoder reads the result: once per call.
+      let reads = 0;
+      const cyclic: Term[] = [1];
+      cyclic.push(cyclic);
+      node.expose('once', {
+        counted: () => ({
+          get value(): Term {
+            reads++;
+            return 1;
+          },
+        }),
+        deep: () => [1, new Map<Term, Term>([[atom('k'), [2, undefined as unknown as Term]]])],
+        cyclic: () => cyclic,
+      });
+      exposeCalc(node);
+      const calls: [how: string, call: (f: string) => string][] = [
+        ['erpc:call', (f) => `erpc:call('${TS}', once, ${f}, [])`],
+        ['rpc:call', (f) => `rpc:call('${TS}', once, ${f}, [])`],
+        ['rpc:block_call', (f) => `rpc:block_call('${TS}', once, ${f}, [])`],
+        ['rex, plain form', (f) => `begin {rex, '${TS}'} ! {self(), {call, once, ${f}, [], user}}, receive {rex, R} -> R after 10000 -> no_answer end end`],
+      ];
+      for (const [how, call] of calls) {
+        reads = 0;
+        assert.equal(await erl.eval(`${call('counted')}.`), '#{value => 1}', how);
+        assert.equal(reads, 1, `${how}: the result was read ${reads} times`);
+        for (const [f, why] of [['deep', badReturn('undefined')], ['cyclic', badReturn('cyclic structure')]] as const) {
+          const got = await erl.eval(`try ${call(f)} catch error:{exception, Why, Stack} -> {exception, Why, Stack} end.`);
+          assert.match(got, why, `${how} ${f}`);
+          assert.match(got, new RegExp(`\\[\\{once,${f},0,\\[\\]\\}\\]`), `${how} ${f}: the stack names the function`);
+        }
+        assert.equal(await erl.eval(`erpc:call('${TS}', calc, add, [1, 2]).`), '3', `${how}: the node serves on`);
+      }
+    } finally {
+      await node.stop();
+      await erl.stop();
+    }
+  });
+
+  test(`OTP ${otp}: a result that comes after its caller gave up (erpc and rpc timeouts) is dropped, good or unencodable; the node serves on`, async (t) => {
+    if (!requireOtp(t, otp)) return;
+    const { node, erl } = await pair(otp);
+    try {
+      let finished = 0;
+      const later = (value: Term) => new Promise<Term>((resolve) => setTimeout(() => (finished++, resolve(value)), 300));
+      node.expose('late', { good: () => later(atom('late')), bad: () => later(undefined as unknown as Term) });
+      exposeCalc(node);
+      // Each caller then waits past the function's end: nothing late reaches its mailbox.
+      const afterwards = 'receive M -> {unexpected, M} after 600 -> nothing_late end';
+      for (const f of ['good', 'bad']) {
+        assert.equal(await erl.eval(`{try erpc:call('${TS}', late, ${f}, [], 50) catch error:{erpc, R} -> R end, ${afterwards}}.`), '{timeout,nothing_late}', f);
+        assert.equal(await erl.eval(`{rpc:call('${TS}', late, ${f}, [], 50), ${afterwards}}.`), '{{badrpc,timeout},nothing_late}', f);
+      }
+      assert.ok(await eventually(() => finished === 4, 5000), 'every late function finished');
+      assert.equal(await erl.eval(`erpc:call('${TS}', calc, add, [1, 2]).`), '3');
     } finally {
       await node.stop();
       await erl.stop();

@@ -35,6 +35,10 @@ test('bad options are refused with the option named and what was expected', () =
   check({ maxQueuedBytes: -5 }, /maxQueuedBytes/);
   check({ maxFragmentBytes: 'big' }, /maxFragmentBytes/);
   check({ fragmentTimeout: NaN }, /fragmentTimeout/);
+  check({ busyWait: -1 }, /busyWait: expected microseconds from 0 \(off\) to 10000/);
+  check({ busyWait: 20_000 }, /busyWait/);
+  check({ busyWait: '100' }, /busyWait/);
+  check({ busyWait: NaN }, /busyWait/);
   assert.throws(() => resolveNodeOptions({ name: 'a@127.0.0.1', cookie: '' }, env), (e: unknown) => !(e as Error).message.includes('from-env'));
 });
 
@@ -45,6 +49,7 @@ test('defaults: EPMD on 4369 (or ERL_EPMD_PORT), ticktime 60 s, setup 7 s, liste
   assert.equal(o.connectTimeoutMs, 7000);
   assert.equal(o.listenAddress, '127.0.0.5');
   assert.equal(o.cookie, 'from-env');
+  assert.equal(o.busyWaitUs, 0, 'busy waiting is off unless asked for');
   // The limits that bound what one peer can make us hold (README, Security).
   assert.deepEqual([o.maxMessageSize, o.maxQueuedBytes, o.maxTermsPerMessage, o.maxFragmentBytes, o.fragmentTimeoutMs], [
     256 * 1024 * 1024, 64 * 1024 * 1024, 1 << 20, 256 * 1024 * 1024, 60_000,

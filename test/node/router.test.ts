@@ -70,7 +70,32 @@ test('an exit fires its own monitors and links only, and leaves no entries behin
   assert.equal(watcher.queued, 0, 'the monitor of b did not fire');
   b.exit();
   watcher.exit();
-  assert.deepEqual(relations.size, { links: 0, monitors: 0, watched: 0 });
+  assert.deepEqual(relations.size, { links: 0, monitors: 0, watched: 0, watchedFromPeers: 0 });
+});
+
+test('fireDownNow (erpc answering): one DOWN, sent before the exit, and no entry left behind; a peer DEMONITOR leaves none either', () => {
+  const { router, relations, sent } = makeRouter();
+  const refs = new RefMaker(atom(PEER), 9);
+  for (let i = 0; i < 3; i++) {
+    const p = router.spawn();
+    const ref = refs.make();
+    router.watch(p, remote, ref);
+    assert.equal(router.fireDownNow(p, ref, tuple(ref, atom('return'), i)), true);
+    assert.equal(router.fireDownNow(p, ref, atom('again')), false, 'that monitor has fired');
+    p.exit(tuple(ref, atom('return'), i));
+  }
+  const downs = sent.filter((s) => s.control[0] === 28);
+  assert.deepEqual(
+    downs.map((s) => (s.payload as Tuple)[2]),
+    [0, 1, 2],
+    'one PAYLOAD_MONITOR_P_EXIT per process, with its result',
+  );
+  const watched = router.spawn();
+  const ref = refs.make();
+  router.onControl(PEER, { op: 'monitor', from: remote, target: watched.pid, ref });
+  router.onControl(PEER, { op: 'demonitor', from: remote, target: watched.pid, ref });
+  assert.deepEqual(relations.size, { links: 0, monitors: 0, watched: 0, watchedFromPeers: 0 });
+  watched.exit();
 });
 
 test('a monitor of a local process that does not exist fires noproc and is not kept', async () => {

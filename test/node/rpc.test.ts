@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { atom, Tuple, tuple, type Term } from '../../src/index.js';
-import { ExposedModules, erpcExitReason, rexReply, type Outcome } from '../../src/node/rpc.js';
+import { badReturn as badReturnOf, ExposedModules, erpcExitReason, rexReply, type Outcome } from '../../src/node/rpc.js';
 
 const M = atom('calc');
 const ERPC = atom('erpc');
@@ -18,7 +18,7 @@ function failure(o: Outcome): { reason: Term; stack: Term[] } {
 test('a plain key takes its arity from fn.length; another arity is undef with BEAM stack {M, F, Args, []}', async () => {
   const e = new ExposedModules();
   e.expose('calc', { add: (a, b) => (a as number) + (b as number) });
-  assert.deepEqual(await e.run(M, atom('add'), [1, 2]), { ok: true, value: 3 });
+  assert.deepEqual(await e.run(M, atom('add'), [1, 2]), { ok: true, value: 3, module: M, fn: atom('add'), arity: 2 });
   const f = failure(await e.run(M, atom('add'), [1, 2, 3, 4]));
   assert.equal(f.reason, atom('undef'));
   assert.deepEqual(f.stack, [tuple(M, atom('add'), [1, 2, 3, 4], [])]);
@@ -29,11 +29,11 @@ test("'name/N' keys give the arity explicitly, for rest parameters and several a
   const e = new ExposedModules();
   const sum = (...xs: Term[]) => xs.reduce<number>((s, x) => s + (x as number), 0);
   e.expose('calc', { 'sum/0': sum, 'sum/3': sum, withDefault: (a: Term, b: Term = 10) => (a as number) + (b as number) });
-  assert.deepEqual(await e.run(M, atom('sum'), []), { ok: true, value: 0 });
-  assert.deepEqual(await e.run(M, atom('sum'), [1, 2, 3]), { ok: true, value: 6 });
+  assert.deepEqual(await e.run(M, atom('sum'), []), { ok: true, value: 0, module: M, fn: atom('sum'), arity: 0 });
+  assert.deepEqual(await e.run(M, atom('sum'), [1, 2, 3]), { ok: true, value: 6, module: M, fn: atom('sum'), arity: 3 });
   assert.equal(failure(await e.run(M, atom('sum'), [1, 2])).reason, atom('undef'));
   // fn.length stops at the first default: withDefault is withDefault/1.
-  assert.deepEqual(await e.run(M, atom('withDefault'), [1]), { ok: true, value: 11 });
+  assert.deepEqual(await e.run(M, atom('withDefault'), [1]), { ok: true, value: 11, module: M, fn: atom('withDefault'), arity: 1 });
   assert.equal(failure(await e.run(M, atom('withDefault'), [1, 2])).reason, atom('undef'));
 });
 
@@ -74,8 +74,12 @@ test('every failure of the function is an Erlang error with the call as its stac
   });
   const js = atom('js');
   const call = async (name: string) => failure(await e.run(js, atom(name), []));
+  // A value with no Erlang form is returned as it is; its reply's send fails, and the
+  // server answers badReturn(outcome, what the send threw) instead.
   const badReturn = async (name: string, why: RegExp) => {
-    const f = await call(name);
+    const outcome = await e.run(js, atom(name), []);
+    assert.ok(outcome.ok, `${name}: the value is returned, not checked`);
+    const f = failure(badReturnOf(outcome, new Error('the send failed')));
     assert.ok(f.reason instanceof Tuple && f.reason[0] === atom('js_bad_return'), String(f.reason));
     assert.match(String((f.reason as Tuple)[1]), why);
     assert.deepEqual(f.stack, [tuple(js, atom(name), 0, [])]);
@@ -95,7 +99,7 @@ test('every failure of the function is an Erlang error with the call as its stac
 test('erpc:execute_call/3 is unwrapped once; nested deeper it is undef, at any depth, without recursion', async () => {
   const e = new ExposedModules();
   e.expose('calc', { add: (a, b) => (a as number) + (b as number) });
-  assert.deepEqual(await e.run(ERPC, EXECUTE_CALL, [M, atom('add'), [1, 2]]), { ok: true, value: tuple(atom('return'), 3) });
+  assert.deepEqual(await e.run(ERPC, EXECUTE_CALL, [M, atom('add'), [1, 2]]), { ok: true, value: tuple(atom('return'), 3), module: M, fn: atom('add'), arity: 2 });
   const twice = [ERPC, EXECUTE_CALL, [M, atom('add'), [1, 2]]];
   assert.equal(failure(await e.run(ERPC, EXECUTE_CALL, twice)).reason, atom('undef'));
   let deep: Term[] = [M, atom('add'), [1, 2]];
@@ -108,8 +112,9 @@ test('erpc:execute_call/3 is unwrapped once; nested deeper it is undef, at any d
 test('the wire shapes: erpc exit reasons and rex replies', () => {
   const ref = atom('ref_stand_in');
   const err: Outcome = { ok: false, reason: atom('undef'), stack: [] };
-  assert.deepEqual(erpcExitReason(ref, { ok: true, value: 3 }), tuple(ref, atom('return'), 3));
+  const three: Outcome = { ok: true, value: 3, module: M, fn: atom('add'), arity: 2 };
+  assert.deepEqual(erpcExitReason(ref, three), tuple(ref, atom('return'), 3));
   assert.deepEqual(erpcExitReason(ref, err), tuple(ref, atom('error'), atom('undef'), []));
-  assert.equal(rexReply({ ok: true, value: 3 }), 3);
+  assert.equal(rexReply(three), 3);
   assert.deepEqual(rexReply(err), tuple(atom('badrpc'), tuple(atom('EXIT'), tuple(atom('undef'), []))));
 });

@@ -65,6 +65,42 @@ test('atoms: all four tags, true/false as booleans, interned', () => {
   assert.equal(decodeBody(119, 5, 102, 97, 108, 115, 101), false);
 });
 
+test('atoms: a recently seen atom reads the same through every tag, and its length is still checked', () => {
+  // Seen once (and cached), then read again through each of the four tags.
+  for (let round = 0; round < 2; round++) {
+    assert.equal(decodeBody(119, 2, 111, 107), atom('ok'));
+    assert.equal(decodeBody(115, 2, 111, 107), atom('ok'));
+    assert.equal(decodeBody(118, 0, 2, 111, 107), atom('ok'));
+    assert.equal(decodeBody(100, 0, 2, 111, 107), atom('ok'));
+    assert.equal(decodeBody(100, 0, 4, 116, 114, 117, 101), true);
+    assert.equal(decodeBody(115, 5, 102, 97, 108, 115, 101), false);
+  }
+  // A cached name whose bytes run past the end of the input is truncated input, even when
+  // the memory behind the input's end holds the rest of the name.
+  const memory = b(131, 100, 0, 2, 111, 107);
+  for (const cut of [3, 4, 5]) {
+    assert.throws(() => decode(memory.subarray(0, cut)), (e: unknown) => e instanceof DecodeError && /truncated/.test(e.message), `cut at ${cut}`);
+  }
+  assert.throws(() => decode(b(131, 119)), DecodeError);
+  // Length 256 in ATOM_EXT: over OTP's limit even when a prefix is cached.
+  assert.throws(() => decodeBody(100, 1, 0, ...Array(256).fill(97)), /256 characters/);
+});
+
+test('any Uint8Array decodes as a Buffer would, and its binaries are Buffers', () => {
+  const bytes = b(131, 104, 2, 109, 0, 0, 0, 3, 1, 2, 3, 97, 7);
+  const memory = new ArrayBuffer(bytes.length + 5);
+  const offsetView = new Uint8Array(memory, 5, bytes.length);
+  offsetView.set(bytes);
+  class MyBuffer extends Uint8Array {}
+  for (const input of [bytes, new Uint8Array(bytes), offsetView, new MyBuffer(bytes)]) {
+    const t = decode(input) as Tuple;
+    assert.ok(t instanceof Tuple);
+    assert.ok(Buffer.isBuffer(t[0]), input.constructor.name);
+    assert.deepEqual(t[0], Buffer.from([1, 2, 3]));
+    assert.equal(t[1], 7);
+  }
+});
+
 test('atoms: invalid UTF-8 and over-long names are refused', () => {
   assert.throws(() => decodeBody(119, 2, 0xc3, 0x28), DecodeError);
   const long = Array(256).fill(97);
@@ -98,6 +134,24 @@ test('binaries: small ones are copies out of large inputs and views of small one
   const bits = decodeBody(77, 0, 0, 0, 1, 3, 0b1010_0000) as BitBinary;
   assert.ok(bits instanceof BitBinary);
   assert.equal(bits.bits, 3);
+});
+
+test('small binaries of a large input are separate copies, however many (across copy arenas)', () => {
+  // 3000 binaries of 1..63 bytes, each filled with its own index: over 90 KiB of copies.
+  const sizes = Array.from({ length: 3000 }, (_, i) => 1 + (i % 63));
+  const body = sizes.flatMap((n, i) => [109, 0, 0, 0, n, ...Array(n).fill(i & 0xff)]);
+  const input = b(131, 108, 0, 0, 3000 >> 8, 3000 & 0xff, ...body, 106);
+  assert.ok(input.buffer.byteLength > 8 * 1024);
+  const list = decode(input) as Buffer[];
+  input.fill(0);
+  list.forEach((bin, i) => {
+    assert.ok(Buffer.isBuffer(bin));
+    assert.equal(bin.length, sizes[i]);
+    assert.ok(bin.every((byte) => byte === (i & 0xff)), `binary ${i} is its own copy`);
+    assert.ok(bin.buffer.byteLength <= 8 * 1024, 'a copy pins at most 8 KiB');
+  });
+  list[0].fill(0xee);
+  assert.ok(list[1].every((byte) => byte === 1), 'writing one copy leaves its neighbour alone');
 });
 
 test('tuples, lists, strings, improper lists, maps', () => {

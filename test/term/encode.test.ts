@@ -45,6 +45,10 @@ test('lists: NIL, STRING_EXT for bytes, LIST_EXT otherwise, improper lists', () 
   assert.deepEqual(bytes(new ImproperList([1], 2)), [131, 108, 0, 0, 0, 1, 97, 1, 97, 2]);
   const big = new Array(70000).fill(1); // too long for STRING_EXT
   assert.equal(encode(big)[1], 108);
+  // 7n and 7 are one Erlang integer: a list of bigint bytes is a string too, as decode then encode gives.
+  assert.deepEqual(bytes([104n, 105]), [131, 107, 0, 2, 104, 105]);
+  assert.deepEqual(bytes([[0n]]), bytes([[0]]));
+  assert.deepEqual(bytes([256n]), bytes([256]));
 });
 
 test('tuples and maps; plain objects have atom keys', () => {

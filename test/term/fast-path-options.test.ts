@@ -174,6 +174,37 @@ test('atoms: the recent-atom cache never confuses names with the same hash slot'
   assert.equal(decode(b(131, 119, 4, 0xef, 0xbb, 0xbf, 0x61)), atom('\ufeffa'));
 });
 
+test('recent names: names that share a cache slot (same length, first, middle and last two bytes) stay apart', () => {
+  // The slot is chosen from those five only, so each group always shares one (and three
+  // overflow its two ways): each decode must still give its own name (a miss, never a
+  // wrong hit), in every tag and mode.
+  const groups = [
+    ['aBCmDyz', 'aQRmSyz', 'aXYmZyz'],
+    ['user_1_id', 'user_2_id'],
+    ['x', 'x'],
+  ];
+  for (let round = 0; round < 3; round++) {
+    for (const group of groups) {
+      for (const name of [...group, ...group.reverse()]) {
+        assert.equal(decode(encode(atom(name))), atom(name));
+        assert.equal(decode(b(131, 100, 0, name.length, ...Buffer.from(name))), atom(name), 'ATOM_EXT');
+        assert.equal(decode(b(131, 115, name.length, ...Buffer.from(name))), atom(name), 'SMALL_ATOM_EXT');
+        assert.equal(decode(encode(name), { binaries: 'utf8' }), name);
+        const m = decode(encode(new Map<Term, Term>([[name, 1]])), { binaries: 'utf8-keys' }) as Map<Term, Term>;
+        assert.deepEqual([...m.keys()], [name]);
+      }
+    }
+  }
+  // The bytes of a cached ASCII name under a tag that reads them differently are not it.
+  assert.equal(decode(b(131, 119, 2, 0x61, 0x62)), atom('ab'));
+  assert.equal(decode(b(131, 115, 2, 0xe1, 0x62)), atom('\u00e1b'), 'Latin-1 0xe1 is not a cache hit for "ab"');
+  assert.equal(decode(b(131, 119, 3, 0xc3, 0xa1, 0x62)), atom('\u00e1b'), 'UTF-8 á');
+  // The empty name.
+  assert.equal(decode(b(131, 119, 0)), atom(''));
+  assert.equal(decode(b(131, 100, 0, 0)), atom(''));
+  assert.equal(decode(b(131, 109, 0, 0, 0, 0), { binaries: 'utf8' }), '');
+});
+
 test('encode hands over a large result without a copy only when it is mostly full', () => {
   const big = Buffer.alloc(64 * 1024, 1);
   const out = encode(big);
@@ -183,5 +214,10 @@ test('encode hands over a large result without a copy only when it is mostly ful
   assert.notEqual(next.buffer, out.buffer, 'the next encode does not write over a result it handed out');
   assert.deepEqual(out, next);
   const small = encode(tuple(atom('ok'), 'x'));
-  assert.ok(small.buffer.byteLength <= 8 * 1024, 'a small result is a copy, not the encoder buffer');
+  assert.ok(small.buffer.byteLength <= 16 * 1024, 'a small result is a copy, not the encoder buffer');
+  // Small results after small ones too: a kept result keeps no more than its 16 KiB slab alive.
+  for (let i = 0; i < 100; i++) {
+    const r = encode(tuple(atom('ok'), i, 'x'.repeat(i * 40)));
+    assert.ok(r.buffer.byteLength <= 16 * 1024, `result ${i} keeps ${r.buffer.byteLength} bytes alive`);
+  }
 });

@@ -21,9 +21,10 @@
  */
 import type { Logger } from '../../logger.js';
 import { atom, Atom, Pid, Tuple, tuple, type Term } from '../../term/types.js';
+import { asReceived, type Binaries } from '../binaries.js';
 import { parseGenCall, replyFor } from '../gen.js';
 import type { Process } from '../process.js';
-import { parseRexCall, rexReply, type ExposedModules } from '../rpc.js';
+import { badReturn, parseRexCall, rexReply, type ExposedModules } from '../rpc.js';
 import type { Router } from '../router.js';
 
 const REX = atom('rex');
@@ -39,6 +40,12 @@ export interface RexOptions {
   nodeAtom: Atom;
   exposed: ExposedModules;
   logger: Logger;
+  /**
+   * How exposed functions take binaries in their arguments (the node's `binaries`
+   * option). rex itself decodes with Buffers (binaries.ts), so arguments are converted
+   * for the call, as erpc's are decoded.
+   */
+  binaries: Binaries;
 }
 
 /** Starts the `rex` process on the node; a system process: it lives until the node stops. */
@@ -65,7 +72,7 @@ function onMessage(o: RexOptions, rex: Process, message: Term): void {
       return;
     }
     const call = parseRexCall(request);
-    if (call !== undefined) answer(o, call, (reply) => rex.send(from, tuple(REX, reply)));
+    if (call !== undefined) answer(o, call, (reply) => o.router.sendCheckedReply(rex.pid, from, tuple(REX, reply)));
     return;
   }
   const genCall = parseGenCall(message);
@@ -73,15 +80,27 @@ function onMessage(o: RexOptions, rex: Process, message: Term): void {
   if (genCall === undefined || call === undefined) return;
   answer(o, call, (reply) => {
     const { to, message: m } = replyFor(genCall.from, reply);
-    o.router.sendReply(rex.pid, to, m);
+    o.router.sendCheckedReply(rex.pid, to, m);
   });
 }
 
-/** Runs the call and sends its reply. A failure to send (rex stopped with the node) is logged, never thrown. */
+/**
+ * Runs the call and sends its reply with `send`, which encodes it once and throws,
+ * having sent nothing, when it has no Erlang form: the caller then gets
+ * `{js_bad_return, Why}` instead. A failure to send that (rex stopped with the node)
+ * is logged, never thrown.
+ */
 function answer(o: RexOptions, call: { module: Term; fn: Term; args: Term }, send: (reply: Term) => void): void {
   o.exposed
-    .run(call.module, call.fn, call.args)
-    .then((outcome) => send(rexReply(outcome)))
+    .run(call.module, call.fn, asReceived(call.args, o.binaries))
+    .then((outcome) => {
+      try {
+        send(rexReply(outcome));
+      } catch (err) {
+        if (!outcome.ok) throw err;
+        send(rexReply(badReturn(outcome, err)));
+      }
+    })
     .catch((err: unknown) => o.logger.error(`rex: cannot answer ${String(call.module)}:${String(call.fn)}: ${describe(err)}`));
 }
 
@@ -91,11 +110,14 @@ function answer(o: RexOptions, call: { module: Term; fn: Term; args: Term }, sen
  * other nodes.
  */
 function forward(o: RexOptions, rex: Process, from: Pid, isSbcast: boolean, name: Term, msg: Term): void {
-  if (!(name instanceof Atom) || o.router.registry.whereis(name.name) === undefined) {
+  const target = name instanceof Atom ? o.router.registry.whereis(name.name) : undefined;
+  if (target === undefined) {
     rex.send(from, tuple(REX, o.nodeAtom, tuple(NONEXISTING_NAME, name)));
     return;
   }
-  rex.send(name.name, isSbcast ? msg : tuple(from, msg));
+  // As the target would have had it from the caller's node directly.
+  const relayed = asReceived(msg, target.binaries);
+  target.deliver(isSbcast ? relayed : tuple(from, relayed));
   if (isSbcast) rex.send(from, tuple(REX, o.nodeAtom, o.nodeAtom));
 }
 
