@@ -26,7 +26,7 @@ import { Tuple, type Atom, type Term } from '../term/types.js';
 import { Writer } from '../term/writer.js';
 import { OutgoingAtomCache } from './atom-cache-out.js';
 import type { BusyWait } from './busy-wait.js';
-import { AtomCache, atomCacheRefsEnd, EMPTY_DIST_HEADER, fragmentHeader, readFragmentIds } from './dist-header.js';
+import { AtomCache, atomCacheRefsEnd, EMPTY_DIST_HEADER, readFragmentIds } from './dist-header.js';
 import { downgrade, needsDowngrade } from './downgrade.js';
 import { DFLAG_DIST_HDR_ATOM_CACHE, DFLAG_FRAGMENTS } from './flags.js';
 import { FragmentAssembler } from './fragments.js';
@@ -121,6 +121,19 @@ function batchSizeFor(bytes: number): number {
   return size;
 }
 
+/**
+ * The head of a fragment: its packet's length prefix, VERSION_MAGIC, DIST_FRAG_HEADER
+ * or DIST_FRAG_CONT, and 64-bit sequence and fragment ids. (A start fragment's atom
+ * cache part is the first bytes of its body: see `send`.)
+ */
+const FRAGMENT_HEAD_SIZE = 4 + 2 + 8 + 8;
+
+/** A safe integer as 64 bits, big-endian, in two 32-bit halves. */
+function writeUint64(w: Writer, n: number): void {
+  w.uint32(Math.floor(n / 0x1_0000_0000));
+  w.uint32(n >>> 0);
+}
+
 /** Default floor of the send queue cap. */
 export const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 
@@ -158,8 +171,9 @@ export class DistConnection {
   private nextBatchSize = BATCH_SIZE;
   private flushScheduled = false;
   /**
-   * Messages in the batch to be sent in fragments: (start, body start, end) offsets,
-   * three per message. They wait for the flush like the others: a stream of big
+   * Messages in the batch to be sent in fragments: (start, body start, body end, end)
+   * offsets, four per message; between the end of the body and the end are the heads
+   * of its fragments (writeFragmentHeaders). They wait for the flush like the others: a stream of big
    * messages then goes out in a few large writes (one per busy limit's worth), not a
    * write per message (calls.bench.ts, 64 KiB messages TS -> BEAM: a median 1.4x the
    * rate of a write per message, and steadier: most of the time goes to the writes).
@@ -168,7 +182,11 @@ export class DistConnection {
   private wroteSinceTick = false;
   private lastReceived = Date.now();
   private readonly ticker: NodeJS.Timeout;
-  private nextSequenceId = 1n;
+  /**
+   * The sequence id of the next message sent in fragments: a number, unique on this
+   * connection (2^53 of them before it would repeat), written as 64 bits on the wire.
+   */
+  private nextSequenceId = 1;
   private closedWith: NessieError | undefined | null = null;
   private readonly drainWaiters: Array<() => void> = [];
   private readonly maxTermsPerMessage: number;
@@ -269,8 +287,9 @@ export class DistConnection {
     const w = this.out;
     if (w.buf.length === 0) w.buf = Buffer.allocUnsafe(this.nextBatchSize);
     const start = w.pos;
-    // Where the body of a message to be fragmented starts in the batch buffer.
+    // Where the body of a message to be fragmented starts in the batch buffer, and where it ends.
     let fragmentsFrom = -1;
+    let bodyEnd = 0;
     let usedCache = false;
     try {
       const lenAt = w.skip(4);
@@ -297,6 +316,8 @@ export class DistConnection {
         // The fragments carry all but the header's first two bytes (131, 68): the start
         // fragment's own header (131, 69, ids) is followed by the same cache references.
         fragmentsFrom = lenAt + 4 + 2;
+        bodyEnd = w.pos;
+        this.writeFragmentHeaders(w, bodyEnd - fragmentsFrom);
       } else {
         w.patchUint32(lenAt, size);
       }
@@ -310,7 +331,7 @@ export class DistConnection {
       throw err;
     }
     this.stats.messagesOut++;
-    if (fragmentsFrom >= 0) this.fragmented.push(start, fragmentsFrom, w.pos);
+    if (fragmentsFrom >= 0) this.fragmented.push(start, fragmentsFrom, bodyEnd, w.pos);
     this.scheduleFlush();
     if (!this.busy) return true;
     this.stats.busyEvents++;
@@ -337,24 +358,41 @@ export class DistConnection {
   }
 
   /**
-   * Writes `buf` from `bodyFrom` to `bodyEnd`, the body of one message, in fragments:
-   * the control message and a first part of the payload go in the start fragment, the
-   * rest follows in continuation fragments, counting down to 1. Each fragment goes to
-   * the (corked) socket as its header and a view of `buf`.
+   * Writes into the batch, after the body of a message of `bodyLength` bytes to be sent
+   * in fragments, the head of each fragment: its packet's length prefix and its
+   * fragment header (the body starts with the start fragment's atom cache part). The
+   * control message and a first part of the payload go in the start fragment, the rest follows in
+   * continuation fragments, their ids counting down to 1 (see writeFragments). No
+   * BigInt: the ids are numbers, split into two 32-bit halves.
+   */
+  private writeFragmentHeaders(w: Writer, bodyLength: number): void {
+    const size = this.options.fragmentSize;
+    const count = Math.ceil(bodyLength / size);
+    const sequenceId = this.nextSequenceId++;
+    w.ensure(count * FRAGMENT_HEAD_SIZE);
+    for (let i = 0; i < count; i++) {
+      w.uint32(FRAGMENT_HEAD_SIZE - 4 + Math.min(size, bodyLength - i * size));
+      w.uint8(VERSION_MAGIC);
+      w.uint8(i === 0 ? Tag.DIST_FRAG_HEADER : Tag.DIST_FRAG_CONT);
+      writeUint64(w, sequenceId);
+      writeUint64(w, count - i);
+    }
+  }
+
+  /**
+   * Writes the body of one message, `buf` from `bodyFrom` to `bodyEnd`, in fragments:
+   * each goes to the (corked) socket as its head, which writeFragmentHeaders wrote
+   * after the body, and a view of its part of the body.
    */
   private writeFragments(buf: Buffer, bodyFrom: number, bodyEnd: number): void {
     const size = this.options.fragmentSize;
-    const count = BigInt(Math.ceil((bodyEnd - bodyFrom) / size));
-    const sequenceId = this.nextSequenceId++;
-    for (let i = 0n, at = bodyFrom; i < count; i++, at += size) {
-      const chunk = buf.subarray(at, Math.min(at + size, bodyEnd));
-      const header = fragmentHeader(i === 0n, sequenceId, count - i);
-      const head = Buffer.allocUnsafe(4 + header.length);
-      head.writeUInt32BE(header.length + chunk.length, 0);
-      header.copy(head, 4);
-      this.socket.write(head);
-      this.socket.write(chunk);
-      this.stats.bytesOut += head.length + chunk.length;
+    for (let at = bodyFrom, head = bodyEnd; at < bodyEnd; at += size) {
+      const headEnd = head + FRAGMENT_HEAD_SIZE;
+      const end = Math.min(at + size, bodyEnd);
+      this.socket.write(buf.subarray(head, headEnd));
+      this.socket.write(buf.subarray(at, end));
+      this.stats.bytesOut += headEnd - head + end - at;
+      head = headEnd;
     }
   }
 
@@ -402,12 +440,12 @@ export class DistConnection {
       w.reset();
       this.socket.cork();
       let from = 0;
-      for (let i = 0; i < fragmented.length; i += 3) {
+      for (let i = 0; i < fragmented.length; i += 4) {
         const start = fragmented[i];
         if (start > from) this.socket.write(buf.subarray(from, start));
         this.stats.bytesOut += start - from;
         this.writeFragments(buf, fragmented[i + 1], fragmented[i + 2]);
-        from = fragmented[i + 2];
+        from = fragmented[i + 3];
       }
       fragmented.length = 0;
       if (end > from) this.socket.write(buf.subarray(from, end));

@@ -420,6 +420,48 @@ test('fragments spread over socket chunks are reassembled with one copy of the m
   }
 });
 
+/**
+ * The fragments of a message whose terms are `terms`, sent as BEAM sends them: `size`
+ * bytes of body each (the first starting with its atom cache part, no refs), fragment
+ * ids counting down to 1.
+ */
+function fragments(seq: bigint, terms: Buffer, size: number): Buffer[] {
+  const body = Buffer.concat([Buffer.from([0]), terms]);
+  const count = Math.ceil(body.length / size);
+  return Array.from({ length: count }, (_, i) => frame4(Buffer.concat([fragmentHeader(i === 0, seq, BigInt(count - i)), body.subarray(i * size, (i + 1) * size)])));
+}
+
+test('fragmented messages of several senders, interleaved fragment by fragment and cut at odd points, arrive whole', async () => {
+  const h = await harness({ maxMessageSize: 1 << 22 });
+  try {
+    // BEAM's 64 KiB fragments: one message a little over a fragment (a short last
+    // one), one of many fragments, one of a single fragment, and small messages between
+    // (their binaries, decoded as views of the socket's chunks, checked once all has arrived).
+    const payloads = [Buffer.alloc(64 * 1024, 1), Buffer.alloc(700_000, 2), Buffer.alloc(30_000, 3)];
+    const sequences = payloads.map((p, i) => fragments(BigInt(100 + i), Buffer.concat([encode(tuple(DOP.SEND, atom(''), to)).subarray(1), encode(p).subarray(1)]), 64 * 1024));
+    const wire: Buffer[] = [];
+    for (let i = 0; sequences.some((q) => i < q.length); i++) {
+      for (const q of sequences) if (i < q.length) wire.push(q[i]);
+      wire.push(message(tuple(DOP.SEND, atom(''), to), Buffer.alloc(200, i)));
+    }
+    const bytes = Buffer.concat(wire);
+    for (let at = 0; at < bytes.length; at += 40_009) h.peer.write(bytes.subarray(at, at + 40_009));
+    const small = wire.length - sequences.reduce((n, q) => n + q.length, 0);
+    await until(() => h.controls.length === payloads.length + small, 'every message');
+    const received = h.controls.map((c) => c.payload as Buffer);
+    const big = received.filter((p) => p.length > 200);
+    // Completed in the order of their last fragments: the single-fragment one first.
+    assert.deepEqual(big.map((p) => [p.length, p[0], p[p.length - 1]]), [[30_000, 3, 3], [64 * 1024, 1, 1], [700_000, 2, 2]]);
+    assert.ok(big[1].equals(payloads[0]) && big[2].equals(payloads[1]));
+    const smalls = received.filter((p) => p.length === 200);
+    assert.equal(smalls.length, small);
+    smalls.forEach((p, i) => assert.ok(p.equals(Buffer.alloc(200, i)), `small message ${i} intact`));
+    assert.equal(h.conn.closed, false);
+  } finally {
+    await h.stop();
+  }
+});
+
 /** The atoms a frame's header sends as new cache entries, and how many references it has. */
 function headerOf(f: Buffer): { refs: number; fresh: string[] } {
   const n = f[2];
@@ -453,6 +495,47 @@ test('atom cache on send: the first message carries each control atom, later one
     assert.deepEqual(h.frames.map((f) => readFrame(f, cache)), [1, 2, 3].map((i, k) => ({
       control: regSend(from, atom(k < 2 ? 'first' : 'second')), payload: i,
     })));
+  } finally {
+    await h.stop();
+  }
+});
+
+test('a peer that closes in the middle of a fragmented message and of a packet: the connection closes, nothing of that message delivered', async () => {
+  const h = await harness({ maxMessageSize: 1 << 22 });
+  try {
+    const body = Buffer.concat([encode(tuple(DOP.SEND, atom(''), to)).subarray(1), encode(Buffer.alloc(300_000, 4)).subarray(1)]);
+    const frags = fragments(7n, body, 64 * 1024);
+    // One small message, two whole fragments, then half of the third.
+    h.peer.write(Buffer.concat([message(tuple(DOP.SEND, atom(''), to), 42), frags[0], frags[1], frags[2].subarray(0, 30_000)]));
+    await until(() => h.controls.length === 1, 'the message before');
+    h.peer.end();
+    const reason = await closedWithin(h);
+    assert.match(reason?.message ?? '', /closed by peer/);
+    assert.deepEqual(h.controls.map((c) => c.payload), [42]);
+  } finally {
+    await h.stop();
+  }
+});
+
+test('fragment headers: a 64-bit sequence id of its own per message, fragment ids counting down to 1, as BEAM reads them', async () => {
+  const h = await harness({ fragmentSize: 1000, maxMessageSize: 1 << 20 });
+  try {
+    // Past 2^32, so that both halves of the 64-bit id are written.
+    (h.conn as unknown as { nextSequenceId: number }).nextSequenceId = 2 ** 32 + 5;
+    const sent = [Buffer.alloc(2500, 1), Buffer.alloc(10, 2), Buffer.alloc(1500, 3)];
+    for (const b of sent) h.conn.send(tuple(DOP.SEND, atom(''), to), b);
+    await until(() => h.frames.length === 6, 'six frames');
+    const heads = h.frames.map((f) => ({ tag: f[1], seq: f[1] === 68 ? 0n : f.readBigUInt64BE(2), frag: f[1] === 68 ? 0n : f.readBigUInt64BE(10) }));
+    const first = 2n ** 32n + 5n;
+    assert.deepEqual(heads, [
+      { tag: 69, seq: first, frag: 3n }, { tag: 70, seq: first, frag: 2n }, { tag: 70, seq: first, frag: 1n },
+      { tag: 68, seq: 0n, frag: 0n },
+      { tag: 69, seq: first + 1n, frag: 2n }, { tag: 70, seq: first + 1n, frag: 1n },
+    ]);
+    // The fragment header, then the body's first 1000 bytes (its atom cache part first).
+    assert.equal(h.frames[0].length, 18 + 1000);
+    const received = await receivedPayloads(h, 3);
+    received.forEach((r, i) => assert.ok(Buffer.isBuffer(r) && r.equals(sent[i]), `message ${i} whole`));
   } finally {
     await h.stop();
   }
