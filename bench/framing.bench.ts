@@ -65,7 +65,9 @@ function fragmentedStream(size: number): Buffer {
   const count = Math.ceil(size / FRAGMENT);
   const frames: Buffer[] = [];
   for (let i = 0; i < count; i++) {
-    frames.push(frame4(Buffer.concat([fragmentHeader(i === 0, 1n, BigInt(count - i)), body.subarray(i * FRAGMENT, (i + 1) * FRAGMENT)])));
+    // A start fragment's atom cache part (empty: 0 refs) comes after its header.
+    const head = i === 0 ? [fragmentHeader(true, 1n, BigInt(count)), Buffer.from([0])] : [fragmentHeader(false, 1n, BigInt(count - i))];
+    frames.push(frame4(Buffer.concat([...head, body.subarray(i * FRAGMENT, (i + 1) * FRAGMENT)])));
   }
   return Buffer.concat(frames);
 }
