@@ -26,7 +26,7 @@ import { Tuple, type Atom, type Term } from '../term/types.js';
 import { Writer } from '../term/writer.js';
 import { OutgoingAtomCache } from './atom-cache-out.js';
 import type { BusyWait } from './busy-wait.js';
-import { AtomCache, atomCacheRefsEnd, EMPTY_DIST_HEADER, readFragmentIds } from './dist-header.js';
+import { AtomCache, atomCacheRefsEnd, EMPTY_DIST_HEADER, FRAGMENT_HEADER_SIZE, readFragmentIds, writeFragmentHeader } from './dist-header.js';
 import { downgrade, needsDowngrade } from './downgrade.js';
 import { DFLAG_DIST_HDR_ATOM_CACHE, DFLAG_FRAGMENTS } from './flags.js';
 import { FragmentAssembler } from './fragments.js';
@@ -122,17 +122,10 @@ function batchSizeFor(bytes: number): number {
 }
 
 /**
- * The head of a fragment: its packet's length prefix, VERSION_MAGIC, DIST_FRAG_HEADER
- * or DIST_FRAG_CONT, and 64-bit sequence and fragment ids. (A start fragment's atom
- * cache part is the first bytes of its body: see `send`.)
+ * The head of a fragment: its packet's length prefix and its fragment header. (A start
+ * fragment's atom cache part is the first bytes of its body: see `send`.)
  */
-const FRAGMENT_HEAD_SIZE = 4 + 2 + 8 + 8;
-
-/** A safe integer as 64 bits, big-endian, in two 32-bit halves. */
-function writeUint64(w: Writer, n: number): void {
-  w.uint32(Math.floor(n / 0x1_0000_0000));
-  w.uint32(n >>> 0);
-}
+const FRAGMENT_HEAD_SIZE = 4 + FRAGMENT_HEADER_SIZE;
 
 /** Default floor of the send queue cap. */
 export const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
@@ -371,11 +364,8 @@ export class DistConnection {
     const sequenceId = this.nextSequenceId++;
     w.ensure(count * FRAGMENT_HEAD_SIZE);
     for (let i = 0; i < count; i++) {
-      w.uint32(FRAGMENT_HEAD_SIZE - 4 + Math.min(size, bodyLength - i * size));
-      w.uint8(VERSION_MAGIC);
-      w.uint8(i === 0 ? Tag.DIST_FRAG_HEADER : Tag.DIST_FRAG_CONT);
-      writeUint64(w, sequenceId);
-      writeUint64(w, count - i);
+      w.uint32(FRAGMENT_HEADER_SIZE + Math.min(size, bodyLength - i * size));
+      writeFragmentHeader(w, i === 0, sequenceId, count - i);
     }
   }
 
@@ -532,19 +522,10 @@ export class DistConnection {
         this.deliver(frame, offset, refs, false);
         return;
       }
-      case Tag.DIST_FRAG_HEADER: {
-        const ids = readFragmentIds(frame, 2, this.peerName);
-        const { refs, offset } = this.atomCache.readRefs(frame, ids.offset, this.peerName);
-        const whole = this.fragments.start(ids.sequenceId, ids.fragmentId, refs, frame.subarray(offset), Date.now());
-        if (whole !== undefined) this.deliver(whole.bytes, 0, whole.refs, false);
+      case Tag.DIST_FRAG_HEADER:
+      case Tag.DIST_FRAG_CONT:
+        this.onFragment(frame, undefined);
         return;
-      }
-      case Tag.DIST_FRAG_CONT: {
-        const ids = readFragmentIds(frame, 2, this.peerName);
-        const whole = this.fragments.continue(ids.sequenceId, ids.fragmentId, frame.subarray(ids.offset), Date.now());
-        if (whole !== undefined) this.deliver(whole.bytes, 0, whole.refs, false);
-        return;
-      }
       default:
         throw this.protocolError(`unknown distribution header tag ${frame[1]}`);
     }
@@ -559,24 +540,36 @@ export class DistConnection {
   private onSplitFrame(parts: Buffer[], length: number): void {
     if (this.closedWith !== null) return;
     const head = parts[0];
-    if (head.length >= 2 + 16 && head[0] === VERSION_MAGIC) {
-      if (head[1] === Tag.DIST_FRAG_CONT) {
-        const ids = readFragmentIds(head, 2, this.peerName);
-        parts[0] = head.subarray(ids.offset);
-        const whole = this.fragments.continue(ids.sequenceId, ids.fragmentId, parts, Date.now());
-        if (whole !== undefined) this.deliver(whole.bytes, 0, whole.refs, false);
-        return;
-      }
-      if (head[1] === Tag.DIST_FRAG_HEADER && atomCacheRefsEnd(head, 2 + 16) !== undefined) {
-        const ids = readFragmentIds(head, 2, this.peerName);
-        const { refs, offset } = this.atomCache.readRefs(head, ids.offset, this.peerName);
-        parts[0] = head.subarray(offset);
-        const whole = this.fragments.start(ids.sequenceId, ids.fragmentId, refs, parts, Date.now());
-        if (whole !== undefined) this.deliver(whole.bytes, 0, whole.refs, false);
+    if (head.length >= FRAGMENT_HEADER_SIZE && head[0] === VERSION_MAGIC) {
+      if (head[1] === Tag.DIST_FRAG_CONT || (head[1] === Tag.DIST_FRAG_HEADER && atomCacheRefsEnd(head, FRAGMENT_HEADER_SIZE) !== undefined)) {
+        this.onFragment(head, parts);
         return;
       }
     }
     this.onFrame(Buffer.concat(parts, length));
+  }
+
+  /**
+   * A start or continuation fragment whose header is in `head`: its data is the rest of
+   * `head`, then, for a packet split over socket chunks, `parts` after the first (which
+   * is `head`). A message made whole is delivered.
+   */
+  private onFragment(head: Buffer, parts: Buffer[] | undefined): void {
+    const ids = readFragmentIds(head, 2, this.peerName);
+    // A start fragment's atom cache part follows its header.
+    let refs: Atom[] | undefined;
+    let offset = ids.offset;
+    if (head[1] === Tag.DIST_FRAG_HEADER) ({ refs, offset } = this.atomCache.readRefs(head, offset, this.peerName));
+    let body: Buffer | Buffer[] = head.subarray(offset);
+    if (parts !== undefined) {
+      parts[0] = body;
+      body = parts;
+    }
+    const now = Date.now();
+    const whole = refs === undefined
+      ? this.fragments.continue(ids.sequenceId, ids.fragmentId, body, now)
+      : this.fragments.start(ids.sequenceId, ids.fragmentId, refs, body, now);
+    if (whole !== undefined) this.deliver(whole.bytes, 0, whole.refs, false);
   }
 
   /** Decodes the control message and its payload from `buf` at `offset` and hands them on. */

@@ -9,6 +9,7 @@
 import { DistProtocolError } from '../errors.js';
 import { Atom, MAX_ATOM_CHARACTERS } from '../term/types.js';
 import { Tag, VERSION_MAGIC } from '../term/tags.js';
+import { Writer } from '../term/writer.js';
 
 /** 131, 68, 0: a normal distribution header with no atom cache references. */
 export const EMPTY_DIST_HEADER = Buffer.from([VERSION_MAGIC, Tag.DIST_HEADER, 0]);
@@ -112,16 +113,30 @@ export function readFragmentIds(buf: Buffer, offset: number, peer: string): { se
   return { sequenceId: buf.readBigUInt64BE(offset), fragmentId: buf.readBigUInt64BE(offset + 8), offset: offset + 16 };
 }
 
+/** Bytes of a fragment header: 131, 69 or 70, SequenceId, FragmentId. */
+export const FRAGMENT_HEADER_SIZE = 18;
+
 /**
- * Writes a fragment header (start: 69; continuation: 70). A start fragment's atom
- * cache part is not in it: it comes first in the fragment's data, as the message's
- * normal header had it after 131, 68.
+ * Writes a fragment header (start: 69; continuation: 70), its ids safe integers
+ * written as 64 bits. A start fragment's atom cache part is not in it: it comes first
+ * in the fragment's data, as the message's normal header had it after 131, 68.
  */
+export function writeFragmentHeader(w: Writer, start: boolean, sequenceId: number, fragmentId: number): void {
+  w.uint8(VERSION_MAGIC);
+  w.uint8(start ? Tag.DIST_FRAG_HEADER : Tag.DIST_FRAG_CONT);
+  writeUint64(w, sequenceId);
+  writeUint64(w, fragmentId);
+}
+
+/** A fragment header on its own (what a peer sends; tests and benchmarks build streams with it). */
 export function fragmentHeader(start: boolean, sequenceId: bigint, fragmentId: bigint): Buffer {
-  const out = Buffer.allocUnsafe(18);
-  out[0] = VERSION_MAGIC;
-  out[1] = start ? Tag.DIST_FRAG_HEADER : Tag.DIST_FRAG_CONT;
-  out.writeBigUInt64BE(sequenceId, 2);
-  out.writeBigUInt64BE(fragmentId, 10);
-  return out;
+  const w = new Writer(FRAGMENT_HEADER_SIZE);
+  writeFragmentHeader(w, start, Number(sequenceId), Number(fragmentId));
+  return w.buf;
+}
+
+/** A safe integer as 64 bits, big-endian, in two 32-bit halves (no BigInt on the send path). */
+function writeUint64(w: Writer, n: number): void {
+  w.uint32(Math.floor(n / 0x1_0000_0000));
+  w.uint32(n >>> 0);
 }

@@ -21,6 +21,7 @@ import { encode } from '../../src/term/encode.js';
 import { Tag, VERSION_MAGIC } from '../../src/term/tags.js';
 import { atom, Pid, Reference, tuple, type Atom, type Term, type Tuple } from '../../src/term/types.js';
 import type { Logger } from '../../src/logger.js';
+import { spyOnConcat } from '../support/concat-spy.js';
 
 const US = atom('us@127.0.0.1');
 const PEER = atom('peer@127.0.0.1');
@@ -386,13 +387,7 @@ test('a fragmented message that stalls drops the connection after fragmentTimeou
 test('fragments spread over socket chunks are reassembled with one copy of the message, a start header with atom cache refs read in place', async () => {
   const size = 1 << 20;
   const h = await harness({ maxMessageSize: 4 * size });
-  const concat = Buffer.concat;
-  let joined = 0;
-  Buffer.concat = (list: readonly Uint8Array[], total?: number) => {
-    const out = concat(list, total);
-    joined += out.length;
-    return out;
-  };
+  const joined = spyOnConcat();
   try {
     const cacheRefs = Buffer.from([1, 0x08, 5, 4, ...Buffer.from('sink')]); // one new entry: 'sink' at index 5
     const wire: Buffer[] = [];
@@ -404,8 +399,8 @@ test('fragments spread over socket chunks are reassembled with one copy of the m
         wire.push(frame4(Buffer.concat([header, body.subarray(i * 64 * 1024, (i + 1) * 64 * 1024)])));
       }
     }
-    const bytes = concat(wire);
-    joined = 0;
+    const bytes = Buffer.concat(wire);
+    joined.reset();
     // Odd-sized writes, so that frames and headers straddle the chunks the receiver reads.
     for (let at = 0; at < bytes.length; at += 50_001) h.peer.write(bytes.subarray(at, at + 50_001));
     await until(() => h.controls.length === 3, 'three messages');
@@ -413,9 +408,9 @@ test('fragments spread over socket chunks are reassembled with one copy of the m
       const p = c.payload as Buffer;
       assert.ok(Buffer.isBuffer(p) && p.length === size && p[0] === i + 1 && p[size - 1] === i + 1, `message ${i + 1} whole`);
     });
-    assert.ok(joined < 3 * (size + 64 * 1024), `joined ${joined} bytes for 3 messages of ${size}: one copy of each, not two`);
+    assert.ok(joined.bytes < 3 * (size + 64 * 1024), `joined ${joined.bytes} bytes for 3 messages of ${size}: one copy of each, not two`);
   } finally {
-    Buffer.concat = concat;
+    joined.restore();
     await h.stop();
   }
 });

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DistProtocolError } from '../../src/errors.js';
 import { FragmentAssembler } from '../../src/distribution/fragments.js';
+import { spyOnConcat } from '../support/concat-spy.js';
 
 const limits = { maxMessageSize: 1000, maxOpenSequences: 64, maxPendingBytes: 100, timeoutMs: 5000 };
 const isCode = (code: string) => (e: unknown) => e instanceof DistProtocolError && e.code === code;
@@ -84,17 +85,11 @@ test('a big piece whose buffer would not fit the budget is copied instead', () =
 });
 
 function countConcatBytes(run: () => void): number {
-  const concat = Buffer.concat;
-  let bytes = 0;
-  Buffer.concat = (list: readonly Uint8Array[], total?: number) => {
-    const out = concat(list, total);
-    bytes += out.length;
-    return out;
-  };
+  const spy = spyOnConcat();
   try {
     run();
   } finally {
-    Buffer.concat = concat;
+    spy.restore();
   }
-  return bytes;
+  return spy.bytes;
 }
